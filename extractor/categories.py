@@ -1,0 +1,58 @@
+"""Treatment category from a keyword table. First matching row wins."""
+
+from __future__ import annotations
+
+import re
+
+_DRUGS = (
+    "norco|hydrocodone|tramadol|ultram|fexmid|flexeril|cyclobenzaprine|restoril|temazepam|"
+    "lyrica|pregabalin|neurontin|gabapentin|ms contin|morphine|oxycodone|oxycontin|percocet|"
+    "lidoderm|lidocaine patch|omeprazole|prilosec|protonix|pantoprazole|ranitidine|motrin|"
+    "ibuprofen|naproxen|anaprox|celebrex|soma|carisoprodol|ambien|zolpidem|xanax|alprazolam|"
+    "valium|diazepam|cymbalta|duloxetine|terocin|medrox|tizanidine|zanaflex|baclofen|butrans|"
+    "buprenorphine|duragesic|fentanyl|methadone|nucynta|tapentadol|voltaren|diclofenac|"
+    "toradol|ketorolac|skelaxin|metaxalone|docusate|colace|senna|trazodone|wellbutrin|"
+    "elavil|amitriptyline|topamax|topiramate|mobic|meloxicam|relafen|nabumetone|ketoprofen|"
+    "flurbiprofen|capsaicin|menthoderm|dendracin|orphenadrine|norflex|opana|dilaudid|"
+    "hydromorphone|tylenol|acetaminophen|medication|compound(?:ed)? cream|topical cream"
+)
+
+# (category, pattern). Order matters: the first row that matches wins.
+TABLE: list[tuple[str, re.Pattern]] = [
+    ("injection", re.compile(r"\binject\w*|\bTP[I1]s?\b|\bESI\b|\bepidural|\bnerve block|"
+                             r"\bfacet block|\bmedial branch block|\bradiofrequency|\bablation|"
+                             r"\bbotox|\bPRP\b|\bblocks?\b", re.I)),
+    ("medication", re.compile(rf"\b(?:{_DRUGS})\b|\d\s?(?:mg|mcg)\b|\b(?:tablets?|capsules?|"
+                              r"patch(?:es)?|cream|ointment|gel)\b", re.I)),
+    ("imaging", re.compile(r"\bMRI\b|\bMRA\b|\bCT\b|\bCAT scan|\bx-?rays?\b|\bradiograph\w*|"
+                           r"\bultrasound|\bbone scan|\bimaging|\bmyelogra\w*|\bdiscogra\w*", re.I)),
+    ("diagnostic_test", re.compile(r"\bEMG\b|\bNCV\b|\bNCS\b|\bnerve conduction|\belectromyo\w*|"
+                                   r"\bdrug (?:screen|test)\w*|\burine toxicology|\blab\w*\b|"
+                                   r"\bblood test|\bsleep study|\bfunctional capacity evaluation|"
+                                   r"\bFCE\b|\bgenetic test\w*|\bpanel\b", re.I)),
+    ("surgery", re.compile(r"\bsurg\w*|\barthroscop\w*|\w+ectomy\b|\w+plasty\b|\bfusion\b|"
+                           r"\bdecompression\b|\barthrodesis|\w+otomy\b|\brelease\b|\brepair\b|"
+                           r"\bremoval of hardware|\bimplant\w*", re.I)),
+    ("acupuncture", re.compile(r"\bacupuncture", re.I)),
+    ("chiropractic", re.compile(r"\bchiropract\w*|\bmanipulation", re.I)),
+    ("physical_therapy", re.compile(r"\bphysical therapy|\bphysiotherapy|\bPT\b|\baquatic therapy|"
+                                    r"\boccupational therapy|\btherapeutic exercise|"
+                                    r"\bwork (?:hardening|conditioning)|\bmassage", re.I)),
+    ("program", re.compile(r"\bprogram\b|\bfunctional restoration|\bdetox\w*|\bgym membership|"
+                           r"\bweight loss", re.I)),
+    ("durable_medical_equipment", re.compile(
+        r"\bTENS\b|\bH-wave|\binterferential|\bbrace\b|\bwheelchair|\bcane\b|\bwalker\b|"
+        r"\bcushion|\bmattress|\bbed\b|\bcold therapy|\bhot/cold|\borthotic\w*|\bDME\b|"
+        r"\bsplint|\bcollar\b|\blumbar support|\bunit\b|\bcompression (?:garment|stocking)s?", re.I)),
+    ("consultation", re.compile(r"\bconsult\w*|\breferral|\bevaluation|\bfollow-?up visit|"
+                                r"\boffice visit|\bspecialist", re.I)),
+]
+
+
+def classify(treatment: str, has_medication: bool = False) -> tuple[str, tuple[int, int] | None]:
+    """(category, span of the keyword in treatment); span None when nothing matched."""
+    for category, pattern in TABLE:
+        m = pattern.search(treatment)
+        if m:
+            return category, m.span()
+    return ("medication" if has_medication else "other"), None

@@ -1,0 +1,333 @@
+"""The verifier: claims in, a Record out. Nothing unverified becomes a value.
+
+For each claim: (1) the quote must be found in the letter (exact, or after the
+normalization in normalize.py), (2) the value must agree with its quote (a date
+is the date written there, a number its digits, a decision its word, a text
+value the letter's own words inside the quote). A claim that fails goes to
+`rejected` with the reason; its field stays empty.
+
+Derived values (category, medically_necessary, outcome) are computed here from
+verified values and carry the evidence of what they were derived from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .categories import classify
+from .dates import dates_in, find_dates, is_iso
+from .ingest import Document
+from .normalize import canonical
+from .schema import (Claim, Evidence, ExtractorInfo, Item, Medication, Patient, Record,
+                     Rejected, Reviewer, Source, Usage)
+
+TEXT, DATE, INT, WORD = "text", "date", "int", "word"
+
+# Field path (indices stripped) -> kind. Also the list of fields an extractor may claim.
+KINDS: dict[str, str] = {
+    "case_number": TEXT,
+    "date_assigned": DATE, "decision_date": DATE, "ur_denial_date": DATE,
+    "application_received": DATE,
+    "priority": WORD,
+    "reviewer.specialties": TEXT, "reviewer.subspecialties": TEXT,
+    "reviewer.licensed_states": TEXT,
+    "patient.age": INT, "patient.sex": WORD, "patient.date_of_injury": DATE,
+    "diagnoses": TEXT,
+    "items.treatment": TEXT, "items.decision": WORD, "items.quantity": INT,
+    "items.medication.name": TEXT, "items.medication.strength": TEXT,
+    "items.claims_administrator_guideline": TEXT, "items.maximus_guideline": TEXT,
+    "items.rationale": TEXT,
+}
+DERIVED = {"items.category", "items.medically_necessary", "outcome"}
+WORDS = {"priority": ("standard", "expedited"), "patient.sex": ("male", "female"),
+         "items.decision": ("upheld", "overturned")}
+LIST_FIELDS = {"reviewer.specialties", "reviewer.subspecialties", "reviewer.licensed_states",
+               "diagnoses"}
+
+_PATH = re.compile(r"^(?P<base>[a-z_]+(?:\.[a-z_]+)?)(?:\[(?P<i>\d+)\])?(?P<rest>(?:\.[a-z_]+)*)$")
+
+
+@dataclass
+class Checked:
+    """A claim that passed: its value (normalized) and its evidence."""
+    field: str
+    value: Any
+    evidence: Evidence
+
+
+def kind_key(field: str) -> tuple[str, int | None] | None:
+    """'items[2].medication.name' -> ('items.medication.name', 2); None if malformed."""
+    m = _PATH.match(field)
+    if not m:
+        return None
+    key = m.group("base") + m.group("rest")
+    i = m.group("i")
+    return key, (int(i) if i is not None else None)
+
+
+def check(doc: Document, claim: Claim) -> Checked | str:
+    """Verify one claim. Returns the Checked value or the reason it failed."""
+    parsed = kind_key(claim.field)
+    if parsed is None:
+        return f"unknown field {claim.field!r}"
+    key, _ = parsed
+    if key in DERIVED:
+        return f"{key.split('.')[-1]} is derived by the verifier, not taken from an extractor"
+    kind = KINDS.get(key)
+    if kind is None:
+        return f"unknown field {claim.field!r}"
+    if claim.value is None or claim.value == "":
+        return "no value"
+    if not claim.quote or not str(claim.quote).strip():
+        return "no quote"
+    span = doc.index.find(claim.quote, claim.near)
+    if span is None:
+        return "quote not found in the letter"
+    agree = _AGREE[kind]
+    return agree(doc, claim, key, span)
+
+
+def _evidence(doc: Document, field: str, quote: str, span: tuple[int, int]) -> Evidence:
+    s, e = span
+    level = "exact" if doc.text[s:e] == quote else "normalized"
+    return Evidence(field=field, quote=quote, start=s, end=e, match=level)
+
+
+def _agree_text(doc, claim, key, span) -> Checked | str:
+    if not isinstance(claim.value, str):
+        return f"expected text, got {type(claim.value).__name__}"
+    value = canonical(claim.value)
+    if not value:
+        return "no value"
+    inner = _find_within(doc, value, span)
+    if inner is None:
+        return "value is not the letter's words in its quote"
+    return Checked(claim.field, value, _evidence(doc, claim.field, claim.value.strip(), inner))
+
+
+def _find_within(doc: Document, value: str, span: tuple[int, int]) -> tuple[int, int] | None:
+    """Raw span of `value` as whole words inside raw span `span`, or None."""
+    norm = doc.index.norm
+    lo, hi = doc.index.norm_pos(span[0]), doc.index.norm_pos(span[1])
+    n = norm.find(value, lo)
+    while 0 <= n and n + len(value) <= hi:
+        before = norm[n - 1] if n > 0 else " "
+        after = norm[n + len(value)] if n + len(value) < len(norm) else " "
+        if not (_word_edge(before, value[0]) or _word_edge(after, value[-1])):
+            return doc.index.span(n, n + len(value))
+        n = norm.find(value, n + 1)
+    return None
+
+
+def _word_edge(outside: str, inside: str) -> bool:
+    """True when the value would cut a word in two at this edge."""
+    return outside.isalnum() and inside.isalnum()
+
+
+def _agree_date(doc, claim, key, span) -> Checked | str:
+    if not is_iso(claim.value):
+        return f"date must be YYYY-MM-DD, got {claim.value!r}"
+    found = dates_in(canonical(claim.quote))
+    if not found:
+        return "quote contains no date"
+    if found != {claim.value}:
+        return f"quote says {', '.join(sorted(found))}, not {claim.value}"
+    return Checked(claim.field, claim.value, _evidence(doc, claim.field, claim.quote, span))
+
+
+def _agree_int(doc, claim, key, span) -> Checked | str:
+    try:
+        value = _as_int(claim.value)
+    except ValueError:
+        return f"expected a whole number, got {claim.value!r}"
+    text = canonical(claim.quote)
+    for _, m in reversed(find_dates(text)):  # digits inside dates are not counts
+        text = text[:m.start()] + " " + text[m.end():]
+    numbers = re.findall(r"(?<![\d.])\d+(?![\d.]\d)", text)
+    if not numbers:
+        return "quote contains no number"
+    if int(numbers[0]) != value:
+        return f"quote says {numbers[0]}, not {value}"
+    return Checked(claim.field, value, _evidence(doc, claim.field, claim.quote, span))
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise ValueError
+
+
+def _agree_word(doc, claim, key, span) -> Checked | str:
+    allowed = WORDS[key]
+    value = str(claim.value).strip().lower()
+    if value not in allowed:
+        return f"must be one of {', '.join(allowed)}, got {claim.value!r}"
+    said = {w.lower() for w in re.findall(r"\b(" + "|".join(allowed) + r")\b",
+                                          canonical(claim.quote), re.I)}
+    if not said:
+        return f"quote has none of the words {', '.join(allowed)}"
+    if said != {value}:
+        return f"quote says {', '.join(sorted(said))}, not {value}"
+    return Checked(claim.field, value, _evidence(doc, claim.field, claim.quote, span))
+
+
+_AGREE = {TEXT: _agree_text, DATE: _agree_date, INT: _agree_int, WORD: _agree_word}
+
+
+# -- assembly ---------------------------------------------------------------
+def verify(doc: Document, claims: list[Claim], extractor: ExtractorInfo,
+           usage: Usage | None = None, warnings: list[str] | None = None) -> Record:
+    """Check every claim and build the Record from those that pass."""
+    record = Record(
+        source=Source(path=doc.path, sha256=doc.sha256, format=doc.format, chars=doc.chars),
+        extractor=extractor, usage=usage, warnings=[*doc.warnings, *(warnings or [])],
+    )
+    scalars: dict[str, Checked] = {}
+    lists: dict[str, list[Checked]] = {}
+    items: dict[int, dict[str, Checked]] = {}
+    item_claims: dict[int, list[Claim]] = {}
+    for claim in claims:
+        result = check(doc, claim)
+        if isinstance(result, str):
+            record.rejected.append(_rejected(claim, result))
+            continue
+        key, index = kind_key(claim.field)
+        if key.startswith("items."):
+            item_claims.setdefault(index, []).append(claim)
+            _keep_first(items.setdefault(index, {}), key, result, record)
+        elif key in LIST_FIELDS:
+            bucket = lists.setdefault(key, [])
+            if all(c.value != result.value for c in bucket):
+                bucket.append(result)
+        else:
+            _keep_first(scalars, key, result, record)
+    _fill_scalars(record, scalars)
+    _fill_lists(record, lists)
+    _fill_items(record, items, item_claims)
+    _derive_outcome(record)
+    return record
+
+
+def _rejected(claim: Claim, reason: str) -> Rejected:
+    value = claim.value if isinstance(claim.value, (str, int, float, bool, type(None))) else str(claim.value)
+    return Rejected(field=claim.field, value=value, quote=claim.quote, reason=reason)
+
+
+def _keep_first(bucket: dict, key: str, result: Checked, record: Record) -> None:
+    """First verified value wins (rules before model in hybrid); warn on disagreement."""
+    held = bucket.get(key)
+    if held is None:
+        bucket[key] = result
+    elif held.value != result.value:
+        record.warnings.append(
+            f"{result.field}: kept {held.value!r}, also found {result.value!r}")
+
+
+def _fill_scalars(record: Record, scalars: dict[str, Checked]) -> None:
+    reviewer_patient = {"patient": record.patient}
+    for key, c in scalars.items():
+        if "." in key:
+            obj_name, attr = key.split(".")
+            setattr(reviewer_patient[obj_name], attr, c.value)
+        else:
+            setattr(record, key, c.value)
+        record.evidence.append(c.evidence)
+
+
+def _fill_lists(record: Record, lists: dict[str, list[Checked]]) -> None:
+    for key, checked in lists.items():
+        target = record.diagnoses if key == "diagnoses" else getattr(record.reviewer, key.split(".")[1])
+        base = key.split(".")[-1] if key != "diagnoses" else key
+        prefix = "reviewer." if key != "diagnoses" else ""
+        for c in checked:
+            c.evidence.field = f"{prefix}{base}[{len(target)}]"
+            target.append(c.value)
+            record.evidence.append(c.evidence)
+
+
+def _fill_items(record: Record, items: dict[int, dict[str, Checked]],
+                item_claims: dict[int, list[Claim]]) -> None:
+    for index in sorted(set(items) | set(item_claims)):
+        fields = items.get(index, {})
+        treatment = fields.get("items.treatment")
+        if treatment is None:
+            for claim in item_claims.get(index, []):
+                if not claim.field.endswith(".treatment"):
+                    record.rejected.append(_rejected(claim, "item has no verified treatment"))
+            continue
+        record.items.append(_build_item(len(record.items), fields, record))
+
+
+def _build_item(j: int, fields: dict[str, Checked], record: Record) -> Item:
+    def value(name):
+        c = fields.get(f"items.{name}")
+        return c.value if c else None
+
+    item = Item(treatment=value("treatment"), decision=value("decision"),
+                quantity=value("quantity"),
+                claims_administrator_guideline=value("claims_administrator_guideline"),
+                maximus_guideline=value("maximus_guideline"), rationale=value("rationale"))
+    for key, c in fields.items():
+        if key == "items.medication.strength" and "items.medication.name" not in fields:
+            record.rejected.append(Rejected(field=c.field, value=c.value, quote=c.evidence.quote,
+                                            reason="medication strength without a verified name"))
+            continue
+        c.evidence.field = f"items[{j}]." + key.removeprefix("items.")
+        record.evidence.append(c.evidence)
+    if "items.medication.name" in fields:
+        item.medication = Medication(name=value("medication.name"),
+                                     strength=value("medication.strength"))
+    _derive_item(j, item, fields, record)
+    return item
+
+
+def _derive_item(j: int, item: Item, fields: dict[str, Checked], record: Record) -> None:
+    decision = fields.get("items.decision")
+    if decision is not None:
+        item.medically_necessary = item.decision == "overturned"
+        record.evidence.append(decision.evidence.model_copy(
+            update={"field": f"items[{j}].medically_necessary"}))
+    treatment = fields["items.treatment"].evidence
+    category, span = classify(item.treatment, item.medication is not None)
+    item.category = category
+    ev = treatment
+    if span is not None:
+        ev = _locate(treatment, item.treatment[span[0]:span[1]])
+    elif item.medication is not None:
+        ev = fields["items.medication.name"].evidence
+    record.evidence.append(ev.model_copy(update={"field": f"items[{j}].category"}))
+
+
+def _locate(outer: Evidence, words: str) -> Evidence:
+    """Evidence narrowed to `words` inside an exact span; else the whole span."""
+    i = outer.quote.find(words)
+    if i < 0 or outer.match != "exact":
+        return outer
+    return Evidence(field=outer.field, quote=words, start=outer.start + i,
+                    end=outer.start + i + len(words), match="exact")
+
+
+def _derive_outcome(record: Record) -> None:
+    decisions = [item.decision for item in record.items]
+    if not decisions:
+        return
+    if None in decisions:
+        record.warnings.append("outcome left empty: not every item has a verified decision")
+        return
+    if all(d == "upheld" for d in decisions):
+        record.outcome = "upheld"
+    elif all(d == "overturned" for d in decisions):
+        record.outcome = "overturned"
+    else:
+        record.outcome = "partially_overturned"
+    for ev in list(record.evidence):
+        if ev.field.endswith(".decision"):
+            record.evidence.append(ev.model_copy(update={"field": "outcome"}))
