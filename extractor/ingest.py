@@ -6,8 +6,10 @@ translation, so `text[start:end]` is what the letter says.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,23 +103,28 @@ def _decode(data: bytes, path: str, warnings: list[str]) -> str:
     return text
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
 def _control_share(text: str) -> float:
     sample = text[:8192]
-    bad = sum(1 for c in sample if ord(c) < 32 and c not in "\t\n\r\f\v")
-    return bad / max(1, len(sample))
+    return len(_CONTROL.findall(sample)) / max(1, len(sample))
 
 
 def _pdf_text(data: bytes, path: str) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.CRITICAL)  # its complaints become our one-line error
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
-        raise IngestError(f"{path}: unreadable PDF ({type(e).__name__})") from None
     except Exception as e:  # pypdf raises many kinds on damaged files
-        raise IngestError(f"{path}: unreadable PDF ({type(e).__name__})") from None
+        detail = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
+        raise IngestError(f"{path}: unreadable PDF ({detail})") from None
+    finally:
+        pypdf_log.setLevel(level)
     text = "\n\f".join(pages)
     if not text.strip():
         raise IngestError(f"{path}: PDF has no extractable text (scanned image?)")
@@ -128,42 +135,33 @@ def _pdf_text(data: bytes, path: str) -> str:
 # Only lines around a page break count as furniture; a lone number elsewhere
 # might be content, so it is left alone.
 _LINE = re.compile(r"[^\n]*(?:\n|$)")
+_PAGE_OF = re.compile(r"^\s*page\s+\d+\s+of\s+\d+\s*$", re.IGNORECASE)
 _PAGE_MARK = re.compile(r"^\s*(?:Page\s+\d+(?:\s+of\s+\d+)?|-\s*\d+\s*-|\d{1,3}(?:\s*/\s*\d{1,3})?)\s*$",
                         re.IGNORECASE)
+_REACH = 6  # lines either side of a page break that may hold furniture
 
 
 def find_furniture(text: str) -> list[tuple[int, int]]:
+    """Raw spans of page furniture: form feeds, page numbers, and a short line
+    repeated on several pages (a case id), but only near a page break."""
     if "\f" not in text and not re.search(r"(?im)^\s*page\s+\d+\s+of\s+\d+\s*$", text):
         return []
-    lines = [(m.start(), m.end(), m.group()) for m in _LINE.finditer(text) if m.group()]
-    stripped = [line.strip() for _, _, line in lines]
+    lines = [(m.start(), m.group()) for m in _LINE.finditer(text) if m.group()]
+    stripped = [line.strip() for _, line in lines]
+    breaks = [i for i, (_, line) in enumerate(lines)
+              if "\f" in line or _PAGE_OF.match(line.strip("\f"))]
     counts: dict[str, int] = {}
     for s in stripped:
-        if s:
-            counts[s] = counts.get(s, 0) + 1
+        counts[s] = counts.get(s, 0) + 1
     spans = []
-    for i, (start, end, line) in enumerate(lines):
-        if "\f" in line and not line.replace("\f", "").strip():
-            spans.append((start, end))
-            continue
+    for i, (start, line) in enumerate(lines):
         s = stripped[i]
-        if not s or not _near_break(lines, i):
+        if not s and "\f" not in line:
             continue
-        if _PAGE_MARK.match(s) or (counts.get(s, 0) >= 2 and len(s) <= 60 and " " not in s.strip()):
-            spans.append(_furniture_span(start, end, line))
+        k = bisect.bisect_left(breaks, i - _REACH)
+        if k == len(breaks) or breaks[k] > i + _REACH:
+            continue
+        repeated = counts[s] >= 2 and len(s) <= 60 and " " not in s
+        if not s or _PAGE_MARK.match(s) or repeated:
+            spans.append((start, start + len(line.rstrip("\r\n"))))
     return spans
-
-
-def _furniture_span(start: int, end: int, line: str) -> tuple[int, int]:
-    """The line's visible part (and a leading form feed); keep its newline."""
-    body = line.rstrip("\r\n")
-    return start, start + len(body)
-
-
-def _near_break(lines, i: int, reach: int = 3) -> bool:
-    lo, hi = max(0, i - reach * 2), min(len(lines), i + reach * 2 + 1)
-    for j in range(lo, hi):
-        s = lines[j][2]
-        if "\f" in s or re.match(r"^\s*page\s+\d+\s+of\s+\d+\s*$", s.strip("\f"), re.I):
-            return True
-    return False

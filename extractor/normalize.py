@@ -25,16 +25,15 @@ _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"
 _BLOCK_TAGS = {"br", "p", "div", "li", "ul", "ol", "tr", "td", "th", "table", "h1", "h2",
                "h3", "h4", "h5", "h6", "hr", "section", "body", "html", "head", "title"}
 
-# Anything that is not copied through verbatim. A single space is copied, so
-# ordinary prose produces no match at all.
-_SPECIAL = re.compile(
-    r"""(?P<mark>\s*(?:\*+|__+|</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]{0,200})?/?>)\s*)
-      | (?P<ws>\s{2,}|[^\S ])
-      | (?P<ent>&(?:amp|lt|gt|quot|apos|nbsp|\#39);)
-      | (?P<typo>[\u2018\u2019\u201a\u201b\u2032\u201c\u201d\u201e\u201f\u2033])""",
-    re.VERBOSE,
-)
-_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
+# Candidate spots where the text is not copied verbatim. Single spaces are not
+# candidates, so ordinary prose is skipped at C speed; each candidate is then
+# classified in Python (there are about a hundred per letter).
+_QUOTES = "".join(_TYPO)
+_CANDIDATE = re.compile(r"[^\S ]\s*| \s+|[*_<&" + _QUOTES + "]")
+_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?:\s[^<>]{0,200})?/?>")
+_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|nbsp|#39);")
+_EMPHASIS = re.compile(r"\*+|__+")
+_NEWLINES = frozenset("\n\r\f\v\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 @dataclass
@@ -56,62 +55,28 @@ class TextIndex:
     @classmethod
     def build(cls, raw: str, ignore: list[tuple[int, int]] = ()) -> "TextIndex":
         scan = _blank_out(raw, ignore) if ignore else raw
-        index = cls(raw=raw)
-        out: list[str] = []
-        length = 0  # len of "".join(out), kept by hand to avoid rejoining
-
-        def emit(piece: str, raw_start: int, raw_len: int, copy: bool) -> None:
-            nonlocal length
-            index._seg_norm.append(length)
-            index._seg_raw.append(raw_start)
-            index._seg_rawlen.append(raw_len)
-            index._seg_copy.append(copy)
-            out.append(piece)
-            length += len(piece)
-
-        def last_char() -> str:
-            return out[-1][-1] if out else ""
-
-        def space(raw_start: int, raw_len: int) -> None:
-            if out and last_char() != " ":
-                emit(" ", raw_start, raw_len, False)
-
+        b = _Builder(scan)
         pos = 0
-        for m in _SPECIAL.finditer(scan):
-            if m.start() > pos:
-                chunk = scan[pos:m.start()]
-                if chunk.startswith(" ") and (not out or last_char() == " "):
-                    chunk, pos = chunk[1:], pos + 1
-                if chunk:
-                    emit(chunk, pos, len(chunk), True)
-            s, e = m.span()
-            kind = m.lastgroup
-            if kind == "ws":
-                if _joins_hyphen(scan, s, e, last_char(), out):
-                    pass
-                else:
-                    space(s, e - s)
-            elif kind == "mark":
-                tag = _TAG_NAME.match(m.group().strip())
-                block = bool(tag) and tag.group(1).lower() in _BLOCK_TAGS
-                if block or m.group()[:1].isspace() or m.group()[-1:].isspace():
-                    space(s, e - s)
-            elif kind == "ent":
-                ch = _ENTITIES[m.group()]
-                if ch == " ":
-                    space(s, e - s)
-                else:
-                    emit(ch, s, e - s, False)
+        for m in _CANDIDATE.finditer(scan):
+            s = m.start()
+            if s < pos:
+                continue  # inside a tag already consumed
+            c = scan[s]
+            if c.isspace():
+                b.copy(pos, s)
+                b.whitespace(s, m.end(), not _NEWLINES.isdisjoint(m.group()))
+                pos = m.end()
+            elif c in "*_<&":
+                pos = b.markup(pos, s, c)
             else:
-                emit(_TYPO[m.group()], s, 1, False)
-            pos = e
-        if pos < len(scan):
-            chunk = scan[pos:]
-            if chunk.startswith(" ") and (not out or last_char() == " "):
-                chunk, pos = chunk[1:], pos + 1
-            if chunk:
-                emit(chunk, pos, len(chunk), True)
-        index.norm = "".join(out)
+                b.copy(pos, s)
+                b.visible(_TYPO[c], s, 1, False)
+                pos = s + 1
+        b.copy(pos, len(scan))
+        index = cls(raw=raw, norm="".join(b.out))
+        if b.segs:
+            index._seg_norm, index._seg_raw, index._seg_rawlen, index._seg_copy = (
+                list(col) for col in zip(*b.segs))
         return index
 
     # -- offset mapping -------------------------------------------------
@@ -148,6 +113,8 @@ class TextIndex:
         With `near`, the first occurrence at or after that raw offset wins,
         falling back to the first occurrence anywhere.
         """
+        if near is not None and quote and self.raw.startswith(quote, near):
+            return near, near + len(quote)  # verbatim at the hinted spot: no work
         q = canonical(quote)
         if not q:
             return None
@@ -165,15 +132,76 @@ class TextIndex:
         return self.norm.count(q) if q else 0
 
 
-def _joins_hyphen(scan: str, s: int, e: int, last: str, out: list[str]) -> bool:
-    """A hyphen at a line end followed by a word continues that word."""
-    if last != "-" or e >= len(scan) or not scan[e].isalpha():
-        return False
-    if not any(c in "\n\r\f\v" for c in scan[s:e]):
-        return False
-    prev = out[-1]
-    before = prev[-2] if len(prev) >= 2 else (out[-2][-1] if len(out) >= 2 else "")
-    return before.isalnum()
+class _Builder:
+    """Accumulates norm text and segments. Whitespace is held back (`pending`)
+    until the next visible character, so runs collapse, leading and trailing
+    space vanish, and a line-end hyphen can join its word."""
+
+    def __init__(self, scan: str):
+        self.scan = scan
+        self.out: list[str] = []
+        self.segs: list[tuple[int, int, int, bool]] = []  # (norm start, raw start, raw len, copied)
+        self.n = 0
+        self.last = self.before_last = ""
+        self.pending: list | None = None  # [raw start, raw end, saw a line break]
+
+    def whitespace(self, s: int, e: int, newline: bool) -> None:
+        if self.pending is None:
+            self.pending = [s, e, newline]
+        else:
+            self.pending[1] = e
+            self.pending[2] = self.pending[2] or newline
+
+    def visible(self, piece: str, raw_start: int, raw_len: int, copied: bool) -> None:
+        segs, out = self.segs, self.out
+        if self.pending is not None:
+            s, e, newline = self.pending
+            self.pending = None
+            joins = (newline and self.last == "-" and self.before_last.isalnum()
+                     and piece[0].isalpha())
+            if out and not joins:
+                segs.append((self.n, s, e - s, False))
+                out.append(" ")
+                self.n += 1
+                self.last = " "
+        segs.append((self.n, raw_start, raw_len, copied))
+        out.append(piece)
+        self.n += len(piece)
+        self.before_last = piece[-2] if len(piece) > 1 else self.last
+        self.last = piece[-1]
+
+    def copy(self, a: int, b: int) -> None:
+        """Copy scan[a:b] (single spaces only inside) through verbatim."""
+        if a >= b:
+            return
+        if self.scan[a] == " ":
+            self.whitespace(a, a + 1, False)
+            a += 1
+        trailing = b > a and self.scan[b - 1] == " "
+        if trailing:
+            b -= 1
+        if b > a:
+            self.visible(self.scan[a:b], a, b - a, True)
+        if trailing:
+            self.whitespace(b, b + 1, False)
+
+    def markup(self, pos: int, s: int, c: str) -> int:
+        """Handle emphasis, a tag or an entity at s; returns the new copy position."""
+        pattern = _EMPHASIS if c in "*_" else _TAG if c == "<" else _ENTITY
+        m = pattern.match(self.scan, s)
+        if m is None:
+            return pos  # a plain "*", "<" or "&": stays in the text
+        self.copy(pos, s)
+        if c == "<":
+            if m.group(1).lower() in _BLOCK_TAGS:
+                self.whitespace(s, m.end(), True)
+        elif c == "&":
+            ch = _ENTITIES[m.group()]
+            if ch == " ":
+                self.whitespace(s, m.end(), False)
+            else:
+                self.visible(ch, s, m.end() - s, False)
+        return m.end()
 
 
 def _blank_out(raw: str, spans) -> str:
@@ -186,11 +214,10 @@ def _blank_out(raw: str, spans) -> str:
     return "".join(parts)
 
 
-_NEEDS_WORK = re.compile(r"\s{2,}|[^\S ]|[*_<&\u2018\u2019\u201a\u201b\u2032\u201c\u201d\u201e\u201f\u2033]")
 
 
 def canonical(text: str) -> str:
     """The normalized form of a value or quote (see module docstring)."""
-    if not _NEEDS_WORK.search(text):
+    if not _CANDIDATE.search(text):
         return text.strip()
-    return TextIndex.build(text).norm.strip()
+    return TextIndex.build(text).norm

@@ -36,19 +36,16 @@ class View:
     def claim(self, field: str, value, start: int, end: int) -> None:
         """Claim `value` for `field`, quoting norm[start:end] as the letter has it."""
         raw_s, raw_e = self.doc.index.span(start, end)
-        raw = self.doc.text[raw_s:raw_e]
-        quote = raw if _canon_equal(raw, self.norm[start:end]) else self.norm[start:end]
+        # Quote the letter as stored, unless page furniture sits inside the
+        # span: then quote the normalized text, which the verifier also finds.
+        crosses = any(s < raw_e and raw_s < e for s, e in self.doc.furniture)
+        quote = self.norm[start:end] if crosses else self.doc.text[raw_s:raw_e]
         self.claims.append(Claim(field=field, value=value, quote=quote, near=raw_s))
 
     def text(self, field: str, start: int, end: int) -> None:
         start, end = _trim(self.norm, start, end)
         if end > start:
             self.claim(field, self.norm[start:end], start, end)
-
-
-def _canon_equal(raw: str, norm: str) -> bool:
-    from .normalize import canonical
-    return canonical(raw) == norm
 
 
 def _trim(s: str, start: int, end: int) -> tuple[int, int]:
@@ -100,29 +97,31 @@ def _heading_before(norm: str, label_at: int) -> int:
 
 
 # -- header block (newer export) ------------------------------------------
-HEADER_DATES = {
+HEADER_DATES = {field: re.compile(label + r"\s*") for field, label in {
     "date_assigned": r"Date Assigned:",
     "decision_date": r"Decision Date:",
     "ur_denial_date": r"UR Denial Date:",
     "application_received": r"Application Received:",
     "patient.date_of_injury": r"Date of Injury:",
-}
+}.items()}
+CASE_NUMBER = re.compile(r"Case (?:Number|No\.?):\s*(?P<v>[A-Z]{2}\d{2}-\d{5,8})")
+PRIORITY = re.compile(r"Priority:\s*(?P<v>Standard|Expedited)\b", re.I)
 
 
 def _header(view: View, bounds: tuple[int, int]) -> None:
     lo, hi = bounds
     seg = view.norm[:hi]
-    m = re.compile(r"Case (?:Number|No\.?):\s*(?P<v>[A-Z]{2}\d{2}-\d{5,8})").search(seg, lo)
+    m = CASE_NUMBER.search(seg, lo)
     if m:
         view.claim("case_number", m.group("v"), m.start("v"), m.end("v"))
     for field, label in HEADER_DATES.items():
-        m = re.compile(label + r"\s*").search(seg, lo)
+        m = label.search(seg, lo)
         d = DATE.match(seg, m.end()) if m else None
         if d:
             iso = find_dates(d.group())
             if iso:
                 view.claim(field, iso[0][0], m.start(), d.end())
-    m = re.compile(r"Priority:\s*(?P<v>Standard|Expedited)\b", re.I).search(seg, lo)
+    m = PRIORITY.search(seg, lo)
     if m:
         view.claim("priority", m.group("v").lower(), m.start(), m.end())
 
@@ -140,6 +139,7 @@ LABELLED = {
 _LABEL_END = re.compile(r" (?:State\(s\) of Licensure:|Certification\(s\)/Specialty:|"
                         r"CLINICAL CASE SUMMARY|DOCUMENTS REVIEWED|[A-Z][A-Z ]{12,})")
 _SPLIT = re.compile(r",? and |, |; ")
+_SPLIT_LIST = re.compile(r", |; ")
 
 
 def _reviewer(view: View, bounds: tuple[int, int]) -> None:
@@ -170,7 +170,7 @@ def _list_claims(view: View, field: str, start: int, end: int, split: bool = Tru
     if not split:
         view.text(f"{field}[{_count(view, field)}]", start, end)
         return
-    pattern = _SPLIT if split_and else re.compile(r", |; ")
+    pattern = _SPLIT if split_and else _SPLIT_LIST
     pos = start
     for sep in list(pattern.finditer(view.norm, start, end)) + [None]:
         stop = sep.start() if sep else end
@@ -308,4 +308,7 @@ def _labels(view: View, field: str, lo: int, hi: int) -> None:
 
 
 def _cut_off(text: str) -> bool:
-    return not re.search(r"[.!?\")\]]\s*$", text)
+    return not _SENTENCE_END.search(text)
+
+
+_SENTENCE_END = re.compile(r"[.!?\")\]]\s*$")

@@ -12,6 +12,7 @@ verified values and carry the evidence of what they were derived from.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,7 @@ class Checked:
     evidence: Evidence
 
 
+@functools.lru_cache(maxsize=4096)
 def kind_key(field: str) -> tuple[str, int | None] | None:
     """'items[2].medication.name' -> ('items.medication.name', 2); None if malformed."""
     m = _PATH.match(field)
@@ -92,7 +94,8 @@ def check(doc: Document, claim: Claim) -> Checked | str:
 def _evidence(doc: Document, field: str, quote: str, span: tuple[int, int]) -> Evidence:
     s, e = span
     level = "exact" if doc.text[s:e] == quote else "normalized"
-    return Evidence(field=field, quote=quote, start=s, end=e, match=level)
+    # model_construct: every argument is built right here, so skip re-validation.
+    return Evidence.model_construct(field=field, quote=quote, start=s, end=e, match=level)
 
 
 def _agree_text(doc, claim, key, span) -> Checked | str:
@@ -129,7 +132,7 @@ def _word_edge(outside: str, inside: str) -> bool:
 def _agree_date(doc, claim, key, span) -> Checked | str:
     if not is_iso(claim.value):
         return f"date must be YYYY-MM-DD, got {claim.value!r}"
-    found = dates_in(canonical(claim.quote))
+    found = dates_in(_quote_text(doc, span))
     if not found:
         return "quote contains no date"
     if found != {claim.value}:
@@ -142,10 +145,10 @@ def _agree_int(doc, claim, key, span) -> Checked | str:
         value = _as_int(claim.value)
     except ValueError:
         return f"expected a whole number, got {claim.value!r}"
-    text = canonical(claim.quote)
+    text = _quote_text(doc, span)
     for _, m in reversed(find_dates(text)):  # digits inside dates are not counts
         text = text[:m.start()] + " " + text[m.end():]
-    numbers = re.findall(r"(?<![\d.])\d+(?![\d.]\d)", text)
+    numbers = _NUMBER.findall(text)
     if not numbers:
         return "quote contains no number"
     if int(numbers[0]) != value:
@@ -170,13 +173,23 @@ def _agree_word(doc, claim, key, span) -> Checked | str:
     value = str(claim.value).strip().lower()
     if value not in allowed:
         return f"must be one of {', '.join(allowed)}, got {claim.value!r}"
-    said = {w.lower() for w in re.findall(r"\b(" + "|".join(allowed) + r")\b",
-                                          canonical(claim.quote), re.I)}
+    said = {w.lower() for w in _WORD_PATTERNS[key].findall(_quote_text(doc, span))}
     if not said:
         return f"quote has none of the words {', '.join(allowed)}"
     if said != {value}:
         return f"quote says {', '.join(sorted(said))}, not {value}"
     return Checked(claim.field, value, _evidence(doc, claim.field, claim.quote, span))
+
+
+_NUMBER = re.compile(r"(?<![\d.])\d+(?![\d.]\d)")
+_WORD_PATTERNS = {key: re.compile(r"\b(" + "|".join(words) + r")\b", re.I)
+                  for key, words in WORDS.items()}
+
+
+def _quote_text(doc: Document, span: tuple[int, int]) -> str:
+    """The quote as normalized text: the letter's own normalized view of its span."""
+    index = doc.index
+    return index.norm[index.norm_pos(span[0]):index.norm_pos(span[1])]
 
 
 _AGREE = {TEXT: _agree_text, DATE: _agree_date, INT: _agree_int, WORD: _agree_word}
