@@ -94,8 +94,7 @@ def check(doc: Document, claim: Claim) -> Checked | str:
 def _evidence(doc: Document, field: str, quote: str, span: tuple[int, int]) -> Evidence:
     s, e = span
     level = "exact" if doc.text[s:e] == quote else "normalized"
-    # model_construct: every argument is built right here, so skip re-validation.
-    return Evidence.model_construct(field=field, quote=quote, start=s, end=e, match=level)
+    return Evidence(field=field, quote=quote, start=s, end=e, match=level)
 
 
 def _agree_text(doc, claim, key, span) -> Checked | str:
