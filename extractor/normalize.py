@@ -33,6 +33,7 @@ _CANDIDATE = re.compile(r"[^\S ]\s*| \s+|[*_<&" + _QUOTES + "]")
 _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?:\s[^<>]{0,200})?/?>")
 _ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|nbsp|#39);")
 _EMPHASIS = re.compile(r"\*+|__+")
+_MARKUP_CHAR = re.compile(r"[*_<&" + _QUOTES + "]")
 _NEWLINES = frozenset("\n\r\f\v\x1c\x1d\x1e\x85\u2028\u2029")
 
 
@@ -218,6 +219,8 @@ def _blank_out(raw: str, spans) -> str:
 
 def canonical(text: str) -> str:
     """The normalized form of a value or quote (see module docstring)."""
-    if not _CANDIDATE.search(text):
+    # Fast path, all C-speed scans: no line breaks, tabs or NBSP (isprintable),
+    # no double space, no markup or typographic quote -> nothing to normalize.
+    if text.isprintable() and "  " not in text and not _MARKUP_CHAR.search(text):
         return text.strip()
     return TextIndex.build(text).norm

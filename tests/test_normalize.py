@@ -119,3 +119,11 @@ def test_hyphenated_line_break_between_emphasised_words_joins():
     assert canonical("**non-** \n\n**resolving**") == "non-resolving"
     assert canonical("<b>non-</b> \n\n<b>resolving</b>") == "non-resolving"
     assert canonical("a<br>b **x** y<b>z</b>") == "a b x yz"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(list("ab- *_<>&;\n\r\t\f\u00a0\u201c\u2019.x")
+                                + ["<b>", "**", "&amp;", "word"]), max_size=30))
+def test_fast_path_of_canonical_agrees_with_the_index(pieces):
+    text = "".join(pieces)
+    assert canonical(text) == TextIndex.build(text).norm
