@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 from click_default_group import DefaultGroup
@@ -19,6 +20,7 @@ from .pipeline import Config, extract_path
 from .schema import json_schema
 
 EXIT_BAD_INPUT = 2
+EXIT_MODEL = 1
 
 
 def _error(message: str) -> None:
@@ -56,19 +58,26 @@ def model_options(fn):
                      help="SQLite file of model calls [default: user cache dir]."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the call cache."),
         click.option("--offline", is_flag=True, help="Never call a model; fail on a cache miss."),
+        click.option("--log-requests", is_flag=True,
+                     help="Also store each request (it contains the letter) in the call cache."),
+        click.option("--max-attempts", type=click.IntRange(1, 10), default=3, show_default=True,
+                     help="Model attempts per letter (re-asks with the verifier's errors)."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def config_from(backend, model, base_url, mode, grounded, cache_path, no_cache, offline) -> Config:
+def config_from(backend, model, base_url, mode, grounded, cache_path, no_cache, offline,
+                log_requests=False, max_attempts=3) -> Config:
     if backend is None:
         backend = "hybrid" if model else "rules"
     if backend != "rules" and not model:
         raise click.UsageError(f"--backend {backend} needs --model (or IMR_EXTRACT_MODEL)")
     return Config(backend=backend, model=model, base_url=base_url, mode=mode, grounded=grounded,
-                  cache_path=cache_path, use_cache=not no_cache, offline=offline)
+                  cache_path=cache_path, use_cache=not no_cache, offline=offline,
+                  max_attempts=max_attempts,
+                  extra={"log_requests": True} if log_requests else {})
 
 
 @main.command()
@@ -80,24 +89,267 @@ def extract(files: tuple[str, ...], compact: bool, **model_args) -> None:
 
     One file prints pretty JSON; several print JSON Lines.
     """
+    from .llmclient import ModelError
+
     config = config_from(**model_args)
     one_line = compact or len(files) > 1
-    failed = False
+    exit_code = 0
     for path in files:
         try:
             record = extract_path(path, config)
         except IngestError as e:
             _error(str(e))
-            failed = True
+            exit_code = EXIT_BAD_INPUT
+            continue
+        except ModelError as e:  # unreachable server, refused request, cache miss offline
+            _error(str(e))
+            exit_code = exit_code or EXIT_MODEL
             continue
         data = record.model_dump(mode="json")
         click.echo(json.dumps(data, ensure_ascii=False, indent=None if one_line else 2))
         sys.stdout.flush()
-    if failed:
+    if exit_code:
+        sys.exit(exit_code)
+
+
+# -- cache (issue 3) ----------------------------------------------------------------------
+_cache_option = click.option(
+    "--cache", "cache_path", default=None, envvar="IMR_EXTRACT_CACHE",
+    type=click.Path(dir_okay=False), help="SQLite file of model calls [default: user cache dir].")
+
+
+@main.group(name="cache")
+def cache_group() -> None:
+    """The cache of model calls (an identical request is answered from it, no call)."""
+
+
+@cache_group.command(name="stats")
+@_cache_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def cache_stats(cache_path, as_json: bool) -> None:
+    """How many calls are cached, their tokens, and per model/server/mode."""
+    from . import cache
+
+    path = Path(cache_path) if cache_path else cache.default_path()
+    if not path.exists():
+        _error(f"{path}: no cache file")
         sys.exit(EXIT_BAD_INPUT)
+    try:
+        stats = cache.Cache(path).stats()
+    except cache.CacheError as e:
+        _error(str(e))
+        sys.exit(EXIT_BAD_INPUT)
+    if as_json:
+        click.echo(json.dumps(stats, indent=2))
+        return
+    click.echo(f"{stats['path']}: {stats['calls']} cached calls, {stats['bytes']:,} bytes, "
+               f"schema v{stats['schema_version']}")
+    click.echo(f"tokens: {stats['prompt_tokens']:,} prompt + {stats['completion_tokens']:,} "
+               f"completion in {stats['attempts']} attempts; requests logged: "
+               f"{stats['requests_logged']}")
+    for row in stats["by_model"]:
+        click.echo(f"  {row['calls']:>5}  {row['model']}  {row['server']}  {row['mode']}")
+
+
+@cache_group.command(name="clear")
+@_cache_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def cache_clear(cache_path, yes: bool) -> None:
+    """Delete every cached call (the file and its schema stay)."""
+    from . import cache
+
+    path = Path(cache_path) if cache_path else cache.default_path()
+    if not path.exists():
+        click.echo(f"{path}: no cache file, nothing to clear", err=True)
+        return
+    if not yes:
+        click.confirm(f"Delete every cached call in {path}?", abort=True, err=True)
+    try:
+        deleted = cache.Cache(path).clear()
+    except cache.CacheError as e:
+        _error(str(e))
+        sys.exit(EXIT_BAD_INPUT)
+    click.echo(f"{path}: deleted {deleted} cached calls", err=True)
 
 
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the output record."""
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+# -- eval (issue 4) ----------------------------------------------------------------------
+EVAL_BACKENDS = ("rules", "llm", "hybrid")
+
+
+@main.command(name="eval")
+@model_options
+@click.option("--fixtures", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder with letters/ and gold/ [default: evals/fixtures of this repo].")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the full report (per letter, per field, every check) as JSON.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write a self-contained HTML review page (evidence spans highlighted).")
+@click.option("--save-baseline", is_flag=True,
+              help="Write the scores as the baseline for this backend and model.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), default=None,
+              help="Baseline file to compare with or save to "
+              "[default: evals/baselines/<backend>-<model or none>.json].")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Allowed drop of a field's F1 (0..1) below the baseline before the run fails.")
+@click.option("--compare", nargs=2, default=None, metavar="A B",
+              help="Side by side F1 of two eval JSON reports or baselines (or backend names "
+              "rules/llm/hybrid, run on the spot).")
+def eval_(fixtures, json_path, html_path, save_baseline, baseline_file, tolerance, compare,
+          **model_args) -> None:
+    """Score an extractor against the hand-labelled gold fixtures.
+
+    Prints per-field precision/recall/F1, per-letter scores, grounding rate, rejected
+    values, tokens, attempts and seconds. Without --save-baseline, compares with the
+    matching baseline and exits 1 when a field's F1 dropped by more than --tolerance.
+    Model answers replay from the call cache, so CI runs offline:
+    imr-extract eval --backend llm --model smollm2-135m --offline --cache cache/calls.db
+    """
+    from . import baseline, evaluate, report
+
+    fixtures = Path(fixtures) if fixtures else evaluate.FIXTURES
+    console = _report_console()
+    try:
+        if compare:
+            data = [_eval_side(spec, fixtures, model_args) for spec in compare]
+            rows = baseline.diff(*data)
+            console.print(baseline.diff_table(rows, f"A: {compare[0]}", f"B: {compare[1]}"))
+            return
+        evaluation, data = _eval_run(fixtures, config_from(**model_args))
+        report.print_scores(data, console)
+        _eval_write(evaluation, data, json_path, html_path)
+        target = Path(baseline_file) if baseline_file else baseline.baseline_path(
+            evaluation.config.backend, evaluation.config.model)
+        if save_baseline:
+            baseline.save(target, baseline.make(evaluation, _command_line()))
+            console.print(f"saved baseline {target}")
+        elif target.exists() or baseline_file:
+            sys.exit(baseline.gate(data, target, tolerance, console))
+        else:
+            console.print(f"no baseline {target} to compare with (save one: --save-baseline)")
+    except (baseline.BaselineError, OSError) as e:
+        _error(f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename else str(e))
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _report_console():
+    from rich.console import Console
+
+    # piped output (CI logs, tests) still gets full-width tables
+    return Console(width=None if sys.stdout.isatty() else 150, highlight=False)
+
+
+def _eval_run(fixtures: Path, config: Config):
+    from . import evaluate
+
+    if not evaluate.fixture_pairs(fixtures):
+        _error(f"{fixtures}: no letters with gold (letters/*, gold/*.json)")
+        sys.exit(EXIT_BAD_INPUT)
+    progress = None
+    if config.backend != "rules":  # model runs are slow: show each letter as it finishes
+        def progress(r):
+            click.echo(f"eval: {r.name}: {r.error or 'ok'} ({r.seconds:.1f}s)", err=True)
+    evaluation = evaluate.run(fixtures, config, progress)
+    failed = [r for r in evaluation.letters if r.error]
+    if len(failed) == len(evaluation.letters):
+        _error(f"every letter failed; first: {failed[0].name}: {failed[0].error}")
+        sys.exit(EXIT_BAD_INPUT)
+    return evaluation, evaluate.report(evaluation)
+
+
+def _eval_side(spec: str, fixtures: Path, model_args: dict) -> dict:
+    """--compare operand: a saved report/baseline file, or a backend to run now."""
+    from . import baseline
+
+    if Path(spec).is_file():
+        return baseline.load(spec)
+    if spec in EVAL_BACKENDS:
+        return _eval_run(fixtures, config_from(**{**model_args, "backend": spec}))[1]
+    raise click.BadParameter(f"{spec!r} is neither a file nor a backend "
+                             f"({', '.join(EVAL_BACKENDS)})", param_hint="--compare")
+
+
+def _eval_write(evaluation, data: dict, json_path, html_path) -> None:
+    from . import report
+
+    if json_path:
+        Path(json_path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+                                   encoding="utf-8")
+    if html_path:
+        Path(html_path).write_text(report.html_page(evaluation, data), encoding="utf-8")
+
+
+def _command_line() -> str:
+    import shlex
+
+    return shlex.join(["imr-extract", *sys.argv[1:]])
+
+
+# -- batch, export (issue 5) -------------------------------------------------------------
+EXIT_SOME_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
+              help="SQLite results database (created if missing, upgraded if old).")
+@model_options
+@click.option("--concurrency", type=click.IntRange(1, 512), default=None,
+              help="Model calls at once for llm/hybrid [default: 4]; worker processes for "
+              "rules [default: one per core].")
+def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, **model_args) -> None:
+    """Extract every letter in PATHS (files, folders searched recursively, globs of
+    .txt .md .html .pdf) into a SQLite database, one transaction per letter.
+
+    Re-running skips letters already done with the same backend/model/prompt
+    version and retries failed ones, so a killed batch resumes where it stopped.
+    Exit code: 0 every letter done or skipped, 1 some failed (each is in the
+    `letters` table with its error), 2 usage or database error, 130 interrupted.
+    """
+    import os
+
+    from . import batch as batch_
+    from .store import StoreError
+
+    config = config_from(**model_args)
+    try:
+        summary = batch_.run(paths, db_path, config, concurrency)
+    except StoreError as e:
+        _error(str(e))
+        sys.exit(EXIT_BAD_INPUT)
+    if summary.interrupted:
+        _error(f"interrupted: {summary.done} done, {summary.failed} failed, {summary.skipped} "
+               f"skipped are saved in {db_path}; run the same command again to resume")
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)  # model calls in flight are abandoned, not awaited
+    click.echo(f"imr-extract: batch: {summary.line()} -> {db_path}", err=True)
+    if summary.letters == 0:
+        _error("no letter files (.txt .md .html .pdf) found in " + " ".join(paths))
+    if summary.failed or summary.letters == 0:
+        sys.exit(EXIT_SOME_FAILED)
+
+
+@main.command()
+@click.option("--db", "db_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Results database written by `imr-extract batch`.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True, help="jsonl: one Record JSON per line, exactly as stored; "
+              "csv: one row per item, letter columns repeated (see docs/batch.md).")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
+              help="Output file [default: stdout].")
+def export(db_path: str, fmt: str, output) -> None:
+    """Write the stored records of every extracted letter (failed letters are not records)."""
+    from . import store
+
+    try:
+        with store.Store(db_path) as db:
+            (store.export_csv if fmt == "csv" else store.export_jsonl)(db, output)
+    except store.StoreError as e:
+        _error(str(e))
+        sys.exit(EXIT_BAD_INPUT)

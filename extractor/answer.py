@@ -1,0 +1,216 @@
+"""What the model is asked to fill: every value with the quote that supports it.
+
+The answer is flat (small models cope better with shallow JSON); `claims()`
+turns it into the verifier's Claims. When instructor validates an answer with
+the letter in its validation context, every claim is checked with
+`verify.check`, and the exact failures are raised so instructor re-asks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    model_validator,
+)
+
+from .schema import Claim
+from .verify import check
+
+MAX_ERRORS = 12  # errors listed in a re-ask; more only make the prompt longer
+
+
+class _Fact(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    def quote_or_value(self) -> str | None:
+        return self.quote if self.quote else (self.value if isinstance(self.value, str) else None)
+
+
+class Fact(_Fact):
+    """A text value copied from the letter; the value is its own quote unless one is given."""
+    value: str | None = None
+    quote: str | None = Field(None, description="Optional: the letter's words around the value")
+
+
+class DateFact(_Fact):
+    value: str | None = Field(None, description="YYYY-MM-DD")
+    quote: str | None = Field(None, description="The date as the letter writes it")
+
+
+class CountFact(_Fact):
+    value: int | None = None
+    quote: str | None = None
+
+
+class PriorityFact(_Fact):
+    value: Literal["standard", "expedited"] | None = None
+    quote: str | None = None
+
+
+class SexFact(_Fact):
+    value: Literal["male", "female"] | None = None
+    quote: str | None = None
+
+
+class DecisionFact(_Fact):
+    value: Literal["upheld", "overturned"] | None = None
+    quote: str | None = None
+
+
+class ItemAnswer(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    treatment: Fact | None = None
+    decision: DecisionFact | None = None
+    quantity: CountFact | None = None
+    medication_name: Fact | None = None
+    medication_strength: Fact | None = None
+    claims_administrator_guideline: Fact | None = None
+    maximus_guideline: Fact | None = None
+    rationale: Fact | None = None
+
+
+# Answer key -> record field path; lists take an index, items a sub-path.
+PATHS = {
+    "case_number": "case_number", "date_assigned": "date_assigned",
+    "decision_date": "decision_date", "ur_denial_date": "ur_denial_date",
+    "application_received": "application_received", "priority": "priority",
+    "specialties": "reviewer.specialties", "subspecialties": "reviewer.subspecialties",
+    "licensed_states": "reviewer.licensed_states",
+    "patient_age": "patient.age", "patient_sex": "patient.sex",
+    "date_of_injury": "patient.date_of_injury", "diagnoses": "diagnoses", "items": "items",
+}
+ITEM_PATHS = {name: name.replace("medication_", "medication.") for name in ItemAnswer.model_fields}
+
+_FIELDS: dict[str, tuple[Any, Any]] = {
+    "case_number": (Fact | None, None),
+    **{name: (DateFact | None, None) for name in
+       ("date_assigned", "decision_date", "ur_denial_date", "application_received")},
+    "priority": (PriorityFact | None, None),
+    **{name: (list[Fact], []) for name in ("specialties", "subspecialties", "licensed_states")},
+    "patient_age": (CountFact | None, None),
+    "patient_sex": (SexFact | None, None),
+    "date_of_injury": (DateFact | None, None),
+    "diagnoses": (list[Fact], []),
+    "items": (list[ItemAnswer], []),
+}
+FIELD_NAMES = tuple(_FIELDS)
+
+
+class AnswerBase(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    def claims(self) -> list[Claim]:
+        out: list[Claim] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            path = PATHS[name]
+            if name == "items":
+                for i, item in enumerate(value):
+                    out += _item_claims(i, item)
+            elif isinstance(value, list):
+                out += [_claim(f"{path}[{i}]", fact) for i, fact in enumerate(value) if fact]
+            elif value is not None:
+                out.append(_claim(path, value))
+        return [c for c in out if c.value is not None]
+
+    @model_validator(mode="after")
+    def _verified(self, info: ValidationInfo):
+        doc = (info.context or {}).get("doc")
+        if doc is None:
+            return self
+        errors = [f"{c.field}: {reason} (value {c.value!r}, quote {c.quote!r})"
+                  for c in self.claims() if isinstance(reason := check(doc, c), str)]
+        if errors:
+            more = f"\n... and {len(errors) - MAX_ERRORS} more" if len(errors) > MAX_ERRORS else ""
+            raise ValueError("values not supported by the letter (fix the quote to be the "
+                             "letter's exact words, or leave the field out):\n"
+                             + "\n".join(errors[:MAX_ERRORS]) + more)
+        return self
+
+
+def _claim(path: str, fact: _Fact) -> Claim:
+    return Claim(field=path, value=fact.value, quote=fact.quote_or_value())
+
+
+def _item_claims(i: int, item: ItemAnswer) -> list[Claim]:
+    return [_claim(f"items[{i}].{ITEM_PATHS[name]}", fact)
+            for name in ItemAnswer.model_fields if (fact := getattr(item, name)) is not None]
+
+
+def answer_model(fields: tuple[str, ...] = FIELD_NAMES) -> type[AnswerBase]:
+    """The response model asking for `fields` (all of them for the llm backend)."""
+    return create_model("Answer", __base__=AnswerBase, **{f: _FIELDS[f] for f in fields})
+
+
+# -- reading a reply that may be malformed -----------------------------------
+_FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
+
+
+def parse_reply(text: str, model: type[AnswerBase]) -> tuple[AnswerBase | None, list[str]]:
+    """Best-effort parse of a raw reply (no letter context): the answer and problems.
+
+    A truncated reply is read as far as it goes; a field that does not fit the
+    schema is dropped (and named) instead of losing the whole answer.
+    """
+    problems: list[str] = []
+    data = _load_json(_FENCE.sub("", text or ""), problems)
+    if not isinstance(data, dict):
+        problems.append("reply is not a JSON object")
+        return None, problems
+    for _ in range(20):  # each round drops the fields named by the errors
+        try:
+            return model.model_validate(data), problems
+        except ValidationError as e:
+            if not _drop_bad(data, e, problems):
+                problems.append(f"reply does not fit the schema: {e.errors()[0]['msg']}")
+                return None, problems
+    return None, problems
+
+
+def _load_json(text: str, problems: list[str]) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        problems.append(f"invalid JSON ({e.msg} at char {e.pos}); read the complete part")
+    import jiter  # ships with openai; keeps the complete part of a cut-off document; a cut string is dropped, not trusted
+
+    try:
+        return jiter.from_json(text.encode(), partial_mode="on")
+    except ValueError:
+        return None
+
+
+def _drop_bad(data: dict, error: ValidationError, problems: list[str]) -> bool:
+    """Remove what each error points at: an item's field, a list element, or a key."""
+    dropped = False
+    for err in error.errors():
+        loc = err["loc"]
+        parent, key = data, loc[0]
+        if isinstance(data.get(loc[0]), list) and len(loc) >= 2 and isinstance(loc[1], int):
+            parent, key = data[loc[0]], loc[1]
+            if loc[0] == "items" and len(loc) >= 3 and isinstance(_item(data, loc[1]), dict):
+                parent, key = data["items"][loc[1]], loc[2]
+        if isinstance(parent, dict) and key in parent:
+            del parent[key]
+        elif isinstance(parent, list) and key < len(parent) and parent[key] != {}:
+            parent[key] = {}
+        else:
+            continue
+        problems.append(f"dropped {'.'.join(map(str, loc[:3]))}: {err['msg']}")
+        dropped = True
+    return dropped
+
+
+def _item(data: dict, i: Any) -> Any:
+    items = data.get("items")
+    return items[i] if isinstance(items, list) and isinstance(i, int) and i < len(items) else None

@@ -1,0 +1,376 @@
+"""The results database: one SQLite file, one transaction per letter.
+
+Tables (full column list in docs/batch.md):
+  letters         one row per input file content (sha256): path, format, size, status
+                  ('done' | 'failed'), error, the configuration fingerprint that produced it
+  determinations  one row per extracted letter: header values, outcome, tokens, and
+                  record_json - the exact Record JSON, so `export` round-trips it
+  items           one row per disputed item (decision, category, guidelines, rationale)
+  evidence        one row per verified value: the quote and its offsets in the letter
+  rejected        claims the verifier refused, with the reason
+  specialties     reviewer specialties and subspecialties, one row each
+  runs            one row per batch run: configuration, times, counts, tokens
+
+Safety: WAL journal, and every letter is written in its own BEGIN IMMEDIATE
+transaction, so a batch killed at any moment leaves only whole letters behind,
+and two batches on one file take turns instead of corrupting it.
+
+The schema evolves by migrations (sqlite-utils `Migrations`, recorded in
+`_sqlite_migrations`); opening a database applies the missing ones. A migration,
+once released, is never edited: later changes are new migrations.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Self
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from .schema import Record
+
+BUSY_TIMEOUT_S = 60  # another batch's transaction is a few ms; a migration a few seconds
+
+
+class StoreError(Exception):
+    """The database cannot be used. The message is one line."""
+
+
+# -- migrations -----------------------------------------------------------
+def m001_initial(db: Database) -> None:
+    db["runs"].create({
+        "id": int, "started": str, "ended": str, "status": str, "backend": str, "model": str,
+        "prompt_version": str, "fingerprint": str, "concurrency": int, "paths": str,
+        "letters": int, "done": int, "skipped": int, "failed": int, "rejected": int,
+        "prompt_tokens": int, "completion_tokens": int,
+    }, pk="id")
+    db["letters"].create({
+        "id": int, "sha256": str, "path": str, "format": str, "size": int, "status": str,
+        "error": str, "fingerprint": str, "run_id": int, "updated": str,
+    }, pk="id", not_null=["path", "status"], foreign_keys=[("run_id", "runs", "id")])
+    db["letters"].create_index(["sha256"], unique=True)
+    db["letters"].create_index(["path"])
+    db["letters"].create_index(["status"])
+    db["determinations"].create({
+        "sha256": str, "case_number": str, "date_assigned": str, "decision_date": str,
+        "ur_denial_date": str, "application_received": str, "priority": str,
+        "patient_age": int, "patient_sex": str, "date_of_injury": str,
+        "reviewer_specialties": str, "reviewer_subspecialties": str, "licensed_states": str,
+        "diagnoses": str, "outcome": str, "items": int, "rejected": int, "warnings": str,
+        "backend": str, "model": str, "prompt_version": str,
+        "prompt_tokens": int, "completion_tokens": int, "record_json": str,
+    }, pk="sha256", not_null=["record_json"], foreign_keys=[("sha256", "letters", "sha256")])
+    for column in ("case_number", "decision_date", "date_assigned", "ur_denial_date",
+                   "date_of_injury", "outcome"):
+        db["determinations"].create_index([column])
+    db["items"].create({
+        "sha256": str, "item": int, "treatment": str, "decision": str,
+        "medically_necessary": int, "category": str, "quantity": int, "medication_name": str,
+        "medication_strength": str, "claims_administrator_guideline": str,
+        "maximus_guideline": str, "rationale": str,
+    }, pk=("sha256", "item"), foreign_keys=[("sha256", "determinations", "sha256")])
+    for columns in (["decision"], ["category", "decision"], ["maximus_guideline"]):
+        db["items"].create_index(columns)
+    for table in ("evidence", "rejected"):
+        db[table].create({
+            "sha256": str, "field": str, "item": int,
+            **({"quote": str, "quote_start": int, "quote_end": int, "match_level": str}
+               if table == "evidence" else {"value": str, "quote": str, "reason": str}),
+        }, foreign_keys=[("sha256", "determinations", "sha256")])
+        db[table].create_index(["sha256"])  # no index on field: it would touch ~30 pages a letter
+
+
+def m002_specialties_fts(db: Database) -> None:
+    """Reviewer specialties as rows (indexed) and full-text search on items."""
+    db["specialties"].create({"sha256": str, "kind": str, "name": str},
+                             foreign_keys=[("sha256", "determinations", "sha256")])
+    db["specialties"].create_index(["name"])
+    db["specialties"].create_index(["sha256"])
+    # Backfill from the stored records: a v1 database keeps every answer it had.
+    for kind, path in (("specialty", "$.reviewer.specialties"),
+                       ("subspecialty", "$.reviewer.subspecialties")):
+        db.execute("insert into specialties (sha256, kind, name) select d.sha256, ?, j.value "
+                   "from determinations d, json_each(d.record_json, ?) j", [kind, path])
+    db["items"].enable_fts(["treatment", "rationale"], create_triggers=True)
+
+
+STEPS = (m001_initial, m002_specialties_fts)
+SCHEMA_VERSION = len(STEPS)
+MIGRATIONS = Migrations("imr-extract")
+for _step in STEPS:
+    MIGRATIONS()(_step)
+
+
+def migrate(db: Database, version: int = SCHEMA_VERSION) -> None:
+    """Bring `db` to schema `version`, in one write transaction (safe when racing)."""
+    if not MIGRATIONS.pending(db):
+        return
+    with writing(db.conn):
+        stop = STEPS[version].__name__ if version < len(STEPS) else None
+        MIGRATIONS.apply(db, stop_before=stop)
+
+
+@contextmanager
+def writing(conn: sqlite3.Connection):
+    """One write transaction. IMMEDIATE takes the write lock up front, so a second
+    writer waits its turn (busy timeout) instead of failing half-way."""
+    conn.execute("begin immediate")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("rollback")
+        raise
+    conn.execute("commit")
+
+
+def schema_version(db: Database) -> int:
+    return len(MIGRATIONS.applied(db))
+
+
+# -- rows -----------------------------------------------------------------
+COLUMNS = {
+    "determinations": (
+        "sha256", "case_number", "date_assigned", "decision_date", "ur_denial_date",
+        "application_received", "priority", "patient_age", "patient_sex", "date_of_injury",
+        "reviewer_specialties", "reviewer_subspecialties", "licensed_states", "diagnoses",
+        "outcome", "items", "rejected", "warnings", "backend", "model", "prompt_version",
+        "prompt_tokens", "completion_tokens", "record_json"),
+    "items": (
+        "sha256", "item", "treatment", "decision", "medically_necessary", "category",
+        "quantity", "medication_name", "medication_strength", "claims_administrator_guideline",
+        "maximus_guideline", "rationale"),
+    "evidence": ("sha256", "field", "item", "quote", "quote_start", "quote_end", "match_level"),
+    "rejected": ("sha256", "field", "item", "value", "quote", "reason"),
+    "specialties": ("sha256", "kind", "name"),
+}
+INSERT = {table: f"insert into {table} ({', '.join(cols)}) values ({', '.join('?' * len(cols))})"
+          for table, cols in COLUMNS.items()}
+LETTER_COLUMNS = ("sha256", "path", "format", "size", "status", "error", "fingerprint",
+                  "run_id", "updated")
+UPSERT_LETTER = (
+    f"insert into letters ({', '.join(LETTER_COLUMNS)}) "
+    f"values ({', '.join('?' * len(LETTER_COLUMNS))}) on conflict(sha256) do update set "
+    + ", ".join(f"{c} = excluded.{c}" for c in LETTER_COLUMNS[1:]))
+_ITEM = re.compile(r"items\[(\d+)\]")
+
+
+def record_json(record: Record) -> str:
+    """The record as `imr-extract extract --compact` prints it."""
+    return json.dumps(record.model_dump(mode="json"), ensure_ascii=False)
+
+
+def record_rows(record: Record) -> dict[str, list[tuple]]:
+    """Rows for every table of one extracted letter. Pure, so workers can build them."""
+    key, usage, ext = record.source.sha256, record.usage, record.extractor
+    det = (key, record.case_number, record.date_assigned, record.decision_date,
+           record.ur_denial_date, record.application_received, record.priority,
+           record.patient.age, record.patient.sex, record.patient.date_of_injury,
+           _list(record.reviewer.specialties), _list(record.reviewer.subspecialties),
+           _list(record.reviewer.licensed_states), _list(record.diagnoses), record.outcome,
+           len(record.items), len(record.rejected), _list(record.warnings),
+           ext.backend, ext.model, ext.prompt_version,
+           usage.prompt_tokens if usage else None, usage.completion_tokens if usage else None,
+           record_json(record))
+    items = [(key, i, it.treatment, it.decision, it.medically_necessary, it.category,
+              it.quantity, it.medication.name if it.medication else None,
+              it.medication.strength if it.medication else None,
+              it.claims_administrator_guideline, it.maximus_guideline, it.rationale)
+             for i, it in enumerate(record.items)]
+    evidence = [(key, ev.field, _item_of(ev.field), ev.quote, ev.start, ev.end, ev.match)
+                for ev in record.evidence]
+    rejected = [(key, r.field, _item_of(r.field), json.dumps(r.value, ensure_ascii=False),
+                 r.quote, r.reason) for r in record.rejected]
+    specialties = [(key, "specialty", s) for s in record.reviewer.specialties]
+    specialties += [(key, "subspecialty", s) for s in record.reviewer.subspecialties]
+    return {"determinations": [det], "items": items, "evidence": evidence,
+            "rejected": rejected, "specialties": specialties}
+
+
+def _list(values: list[str]) -> str:
+    return json.dumps(values, ensure_ascii=False)
+
+
+def _item_of(field: str) -> int | None:
+    m = _ITEM.match(field)
+    return int(m.group(1)) if m else None
+
+
+@dataclass
+class Letter:
+    """What `letters` says about one input file; `sha256` is None when it could not be read."""
+
+    path: str
+    sha256: str | None
+    format: str | None
+    size: int | None
+    status: str  # 'done' | 'failed'
+    error: str | None = None
+
+
+# -- the store ------------------------------------------------------------
+class Store:
+    """An open results database. Only the process's main thread writes to it."""
+
+    def __init__(self, path: str | Path, version: int = SCHEMA_VERSION):
+        self.path = str(path)
+        if Path(self.path).is_dir():
+            raise StoreError(f"{self.path}: is a directory, not a database file")
+        try:
+            self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+            self.db = Database(self.conn, execute_plugins=False)
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot open: {e}") from None
+        try:
+            self._prepare(version)
+        except sqlite3.DatabaseError as e:
+            self.conn.close()
+            raise StoreError(f"{self.path}: cannot use as a results database: {e}") from None
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _prepare(self, version: int) -> None:
+        self.db.enable_wal()
+        # WAL + NORMAL: a commit is not fsynced (a power cut may lose the last
+        # letters, never corrupt the file); fewer, larger checkpoints fsync less.
+        self.conn.executescript("pragma synchronous = normal; pragma wal_autocheckpoint = 10000;"
+                                "pragma journal_size_limit = 67108864;")
+        self._check_known()
+        migrate(self.db, version)
+
+    def _check_known(self) -> None:
+        known = {step.__name__ for step in STEPS}
+        unknown = [m.name for m in MIGRATIONS.applied(self.db) if m.name not in known]
+        if unknown:
+            raise StoreError(f"{self.path}: written by a newer imr-extract (schema step "
+                             f"{unknown[0]}); upgrade imr-extract to use it")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reading --
+    def is_done(self, sha256: str, fingerprint: str) -> bool:
+        row = self.conn.execute("select status, fingerprint from letters where sha256 = ?",
+                                (sha256,)).fetchone()
+        return row == ("done", fingerprint)
+
+    # -- writing --
+    def start_run(self, **fields) -> int:
+        fields = {"started": _now(), "status": "running", **fields}
+        with writing(self.conn) as c:
+            return c.execute(f"insert into runs ({', '.join(fields)}) "
+                             f"values ({', '.join('?' * len(fields))})",
+                             list(fields.values())).lastrowid
+
+    def finish_run(self, run_id: int, **fields) -> None:
+        fields = {"ended": _now(), **fields}
+        with writing(self.conn) as c:
+            c.execute(f"update runs set {', '.join(f'{k} = ?' for k in fields)} where id = ?",
+                      [*fields.values(), run_id])
+
+    def save(self, letter: Letter, rows: dict[str, list[tuple]] | None, fingerprint: str,
+             run_id: int) -> bool:
+        """Write one letter and its rows in one transaction.
+
+        Returns False, writing nothing, when the letter is already done with this
+        fingerprint (another batch got there first) or when a failure would
+        replace a result that is already done (a model outage must not lose work).
+        """
+        with writing(self.conn) as c:
+            if not self._replace_old(letter, fingerprint):
+                return False  # nothing written: the commit is empty
+            c.execute(UPSERT_LETTER, (letter.sha256, letter.path, letter.format, letter.size,
+                                      letter.status, letter.error, fingerprint, run_id, _now()))
+            for table, values in (rows or {}).items():
+                if values:
+                    c.executemany(INSERT[table], values)
+        return True
+
+    def _replace_old(self, letter: Letter, fingerprint: str) -> bool:
+        """Clear what an earlier run stored for this letter; False if it must be kept."""
+        c = self.conn
+        if letter.sha256 is None:  # unreadable: known by path only
+            c.execute("delete from letters where sha256 is null and path = ?", (letter.path,))
+            return True
+        old = c.execute("select status, fingerprint from letters where sha256 = ?",
+                        (letter.sha256,)).fetchone()
+        if old is None:
+            return True
+        if old[0] == "done" and (old[1] == fingerprint or letter.status == "failed"):
+            return False
+        for table in ("specialties", "rejected", "evidence", "items", "determinations"):
+            c.execute(f"delete from {table} where sha256 = ?", (letter.sha256,))
+        return True
+
+    # -- export --
+    def record_lines(self) -> Iterator[str]:
+        """The Record JSON of every extracted letter, in path order."""
+        sql = ("select d.record_json from determinations d join letters l using (sha256) "
+               "where l.status = 'done' order by l.path, l.sha256")
+        for (line,) in self.conn.execute(sql):
+            yield line
+
+
+# -- export ---------------------------------------------------------------
+CSV_COLUMNS = (
+    "sha256", "path", "format", "case_number", "date_assigned", "decision_date",
+    "ur_denial_date", "application_received", "priority", "outcome", "patient_age",
+    "patient_sex", "patient_date_of_injury", "reviewer_specialties", "reviewer_subspecialties",
+    "reviewer_licensed_states", "diagnoses", "backend", "model", "prompt_version",
+    "item", "treatment", "decision", "medically_necessary", "category", "quantity",
+    "medication_name", "medication_strength", "claims_administrator_guideline",
+    "maximus_guideline", "rationale")
+LIST_SEPARATOR = "; "
+
+
+def export_jsonl(store: Store, out: IO[str]) -> int:
+    n = 0
+    for n, line in enumerate(store.record_lines(), 1):
+        out.write(line + "\n")
+    return n
+
+
+def export_csv(store: Store, out: IO[str]) -> int:
+    """One row per item, letter columns repeated; a letter with no item gets one row."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    n = 0
+    for n, line in enumerate(store.record_lines(), 1):
+        writer.writerows(csv_rows(Record.model_validate_json(line)))
+    return n
+
+
+def csv_rows(record: Record) -> list[list]:
+    r, src = record, record.source
+    head = [src.sha256, src.path, src.format, r.case_number, r.date_assigned, r.decision_date,
+            r.ur_denial_date, r.application_received, r.priority, r.outcome, r.patient.age,
+            r.patient.sex, r.patient.date_of_injury, *map(LIST_SEPARATOR.join, (
+                r.reviewer.specialties, r.reviewer.subspecialties, r.reviewer.licensed_states,
+                r.diagnoses)), r.extractor.backend, r.extractor.model, r.extractor.prompt_version]
+    if not r.items:
+        return [head + [None] * (len(CSV_COLUMNS) - len(head))]
+    return [head + [i, it.treatment, it.decision, it.medically_necessary, it.category,
+                    it.quantity, it.medication.name if it.medication else None,
+                    it.medication.strength if it.medication else None,
+                    it.claims_administrator_guideline, it.maximus_guideline, it.rationale]
+            for i, it in enumerate(r.items)]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,409 @@
+"""`imr-extract batch` and `export`: the real CLI as a subprocess on real SQLite files."""
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import ALL_LETTERS, BAD, LETTERS, ROOT, gold_for
+from corpus import make_letters
+
+from extractor.batch import discover
+
+SUMMARY = re.compile(r"batch: (\d+) done, (\d+) skipped, (\d+) failed")
+
+
+# -- helpers ------------------------------------------------------------------
+def _query(db: Path, sql: str, *args) -> list[tuple]:
+    with sqlite3.connect(db, timeout=30) as c:
+        return c.execute(sql, args).fetchall()
+
+
+def _summary(stderr: str) -> tuple[int, int, int]:
+    return tuple(map(int, SUMMARY.search(stderr).groups()))
+
+
+def _batch(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "extractor", "batch", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)
+
+
+def _start(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "extractor", "batch", *map(str, args)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _wait_done(db: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"batch ended before {n} letters: {proc.communicate()}"
+        try:
+            done = _query(db, "select count(*) from letters where status = 'done'")[0][0]
+        except sqlite3.OperationalError:  # not created yet
+            done = 0
+        if done >= n:
+            return done
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {n} letters done after {timeout}s")
+
+
+def _descendants(pid: int) -> list[int]:
+    out = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        children = [int(c) for t in tasks for c in (t / "children").read_text().split()]
+    except OSError:
+        return out
+    for child in children:
+        out += [child, *_descendants(child)]
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _assert_whole_letters_only(db: Path) -> None:
+    """No partial letter: every row belongs to a determination that is complete."""
+    assert _query(db, "pragma integrity_check") == [("ok",)]
+    for table in ("items", "evidence", "rejected", "specialties"):
+        assert _query(db, f"select count(*) from {table} where sha256 not in "
+                          "(select sha256 from determinations)") == [(0,)], table
+    assert _query(db, "select count(*) from determinations where sha256 not in "
+                      "(select sha256 from letters where status = 'done')") == [(0,)]
+    assert _query(db, "select count(*) from letters where status = 'done' and sha256 not in "
+                      "(select sha256 from determinations)") == [(0,)]
+    assert _query(db, "select count(*) from determinations d where d.items != "
+                      "(select count(*) from items i where i.sha256 = d.sha256) "
+                      "or json_array_length(d.record_json, '$.evidence') != "
+                      "(select count(*) from evidence e where e.sha256 = d.sha256)") == [(0,)]
+
+
+def _records(db: Path) -> dict[str, str]:
+    return dict(_query(db, "select sha256, record_json from determinations"))
+
+
+def _assert_each_letter_once(db: Path, letters: list[Path]) -> None:
+    rows = _query(db, "select path, sha256, status from letters")
+    assert sorted(r[0] for r in rows) == sorted(map(str, letters))
+    assert len({r[1] for r in rows}) == len(letters)
+    assert {r[2] for r in rows} == {"done"}
+    _assert_whole_letters_only(db)
+
+
+# -- a folder of good and bad letters ---------------------------------------------
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """A folder with every fixture letter plus, in a subfolder, every bad input."""
+    root = tmp_path_factory.mktemp("mixed")
+    shutil.copytree(LETTERS, root / "letters")
+    shutil.copytree(BAD, root / "letters" / "nested" / "bad")
+    (root / "letters" / "notes.json").write_text("{}")  # not a letter type: ignored
+    (root / "letters" / ".hidden.txt").write_text("ignored")
+    return root / "letters"
+
+
+@pytest.fixture(scope="module")
+def mixed_db(mixed, tmp_path_factory):
+    db = tmp_path_factory.mktemp("db") / "results.db"
+    return db, _batch(mixed, "--db", db)
+
+
+def test_a_folder_of_good_and_bad_letters_fills_the_database(mixed, mixed_db, cli):
+    db, result = mixed_db
+    bad = sorted(BAD.iterdir())
+    assert result.returncode == 1  # some failed
+    assert _summary(result.stderr) == (len(ALL_LETTERS), 0, len(bad))
+    lines = result.stderr.splitlines()
+    assert all(line.startswith("imr-extract: ") for line in lines)  # no progress bar off a TTY
+    assert len(lines) == len(bad) + 1
+    failed = dict(_query(db, "select path, error from letters where status = 'failed'"))
+    for path in bad:
+        copy = mixed / "nested" / "bad" / path.name
+        expected = cli("extract", copy).stderr.strip().removeprefix("imr-extract: error: ")
+        assert failed[str(copy)] == expected
+    done = _query(db, "select count(*), sum(size) from letters where status = 'done'")[0]
+    assert done == (len(ALL_LETTERS), sum(p.stat().st_size for p in ALL_LETTERS))
+    assert _query(db, "select count(*) from items")[0][0] == \
+        sum(len(gold_for(p)["items"]) for p in ALL_LETTERS)
+    _assert_whole_letters_only(db)
+    [run] = _query(db, "select status, letters, done, failed, ended is not null from runs")
+    assert run == ("finished", len(ALL_LETTERS) + len(bad), len(ALL_LETTERS), len(bad), 1)
+
+
+def test_export_jsonl_is_exactly_what_extract_prints(mixed, mixed_db, cli):
+    db, _ = mixed_db
+    exported = cli("export", "--db", db, "--format", "jsonl")
+    assert exported.returncode == 0, exported.stderr
+    lines = exported.stdout.splitlines()
+    paths = sorted(str(mixed / p.name) for p in ALL_LETTERS)
+    extracted = cli("extract", "--compact", *paths)
+    assert extracted.returncode == 0, extracted.stderr
+    assert lines == extracted.stdout.splitlines()
+
+
+def test_export_csv_has_a_row_per_item(mixed_db, cli):
+    db, _ = mixed_db
+    exported = cli("export", "--db", db, "--format", "csv")
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert len(rows) == sum(len(gold_for(p)["items"]) for p in ALL_LETTERS)
+    assert Counter(r["decision"] for r in rows) == Counter(
+        i["decision"] for p in ALL_LETTERS for i in gold_for(p)["items"])
+
+
+def test_a_rerun_skips_done_letters_and_retries_failed_ones(mixed, tmp_path):
+    db = tmp_path / "r.db"
+    first = _batch(mixed, "--db", db)
+    before = _records(db)
+    again = _batch(mixed, "--db", db)
+    assert (first.returncode, again.returncode) == (1, 1)
+    assert _summary(again.stderr) == (0, len(ALL_LETTERS), len(list(BAD.iterdir())))
+    assert _records(db) == before
+    assert _query(db, "select count(*) from letters") == [(len(ALL_LETTERS) + 6,)]
+
+
+def test_a_failing_model_never_replaces_done_rules_results(mixed_db, tmp_path, cli):
+    db = tmp_path / "r.db"
+    shutil.copy(mixed_db[0], db)
+    before = _records(db)
+    result = cli("batch", LETTERS / "000_5af06fd8d99aadee.txt", "--db", db, "--backend", "llm",
+                 "--model", "smollm2-135m", "--offline", "--cache", tmp_path / "empty-cache.db")
+    assert result.returncode == 1
+    assert _summary(result.stderr) == (0, 0, 1)
+    assert "cache" in result.stderr.splitlines()[0]  # why it failed, in one line
+    assert _records(db) == before
+
+
+def test_a_terminal_gets_a_progress_bar_with_rate_and_eta(tmp_path):
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "extractor", "batch", LETTERS, "--db",
+                             tmp_path / "r.db"], cwd=ROOT, stderr=follower,
+                            stdout=subprocess.DEVNULL)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the batch is over
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    text = seen.decode(errors="replace")
+    assert f"{len(ALL_LETTERS)}/{len(ALL_LETTERS)}" in text
+    assert "letters/s" in text and "ETA" in text and f"batch: {len(ALL_LETTERS)} done" in text
+
+
+def test_globs_and_explicit_paths(tmp_path, cli):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for p in ALL_LETTERS:
+        shutil.copy(p, folder)
+    result = cli("batch", f"{folder}/*.txt", tmp_path / "missing.txt", "--db", tmp_path / "r.db")
+    assert result.returncode == 1
+    txt = [p for p in ALL_LETTERS if p.suffix == ".txt"]
+    assert _summary(result.stderr) == (len(txt), 0, 1)
+    assert _query(tmp_path / "r.db", "select error from letters where status = 'failed'") == \
+        [(f"{tmp_path / 'missing.txt'}: no such file",)]
+
+
+def test_discover_walks_folders_expands_globs_and_lists_each_file_once(mixed):
+    found = discover([str(mixed), str(mixed / "000_5af06fd8d99aadee.txt"),
+                      f"{mixed}/**/*.pdf", "missing.txt"])
+    assert found[-1] == "missing.txt"
+    assert len(found) == len(set(found)) == len(ALL_LETTERS) + len(list(BAD.iterdir())) + 1
+    assert not any(name.endswith((".json", ".hidden.txt")) for name in found)
+
+
+def test_a_database_that_is_not_sqlite_is_one_clear_line(tmp_path, cli):
+    db = tmp_path / "r.db"
+    db.write_text("hello\n" * 200)
+    result = cli("batch", LETTERS, "--db", db)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "cannot use as a results database" in result.stderr
+
+
+# -- the README queries -----------------------------------------------------------------
+def _doc_commands(doc: str = "docs/queries.md") -> list[list[str]]:
+    text = (ROOT / doc).read_text()
+    return [shlex.split(block) for block in re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+            if block.startswith("sqlite-utils")]
+
+
+def _sqlite_utils(argv: list[str], db: Path) -> subprocess.CompletedProcess:
+    exe = shutil.which("sqlite-utils", path=str(Path(sys.executable).parent))
+    assert argv[0] == "sqlite-utils" and argv[1] == "results.db" and exe
+    return subprocess.run([exe, str(db), *argv[2:]], capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def _gold_items():
+    for p in ALL_LETTERS:
+        gold = gold_for(p)
+        for i, item in enumerate(gold["items"]):
+            yield p, i, item, gold
+
+
+def _expected_by_category():
+    rows = {}
+    for _, _, item, _ in _gold_items():
+        row = rows.setdefault(item["category"], {"category": item["category"], "items": 0,
+                                                 "overturned": 0})
+        row["items"] += 1
+        row["overturned"] += item["decision"] == "overturned"
+    return sorted(rows.values(), key=lambda r: (-r["items"], r["category"]))
+
+
+def _expected_guidelines():
+    items, letters = Counter(), {}
+    for p, _, item, _ in _gold_items():
+        if item["maximus_guideline"]:
+            items[item["maximus_guideline"]] += 1
+            letters.setdefault(item["maximus_guideline"], set()).add(p.name)
+    ranked = sorted(items, key=lambda g: (-items[g], g))[:10]
+    return [{"maximus_guideline": g, "items": items[g], "letters": len(letters[g])}
+            for g in ranked]
+
+
+def _expected_specialties():
+    rows = {}
+    for _, _, item, gold in _gold_items():
+        for name in gold["reviewer"]["specialties"]:
+            row = rows.setdefault(name, {"specialty": name, "items": 0, "upheld": 0,
+                                         "overturned": 0})
+            row["items"] += 1
+            row[item["decision"]] += 1
+    return sorted(rows.values(), key=lambda r: (-r["items"], r["specialty"]))
+
+
+def _expected_search(folder: Path):
+    word = re.compile(r"\bmyofascial\b", re.IGNORECASE)
+    return sorted(({"path": str(folder / p.name), "item": i, "treatment": item["treatment"],
+                    "decision": item["decision"]} for p, i, item, _ in _gold_items()
+                   if word.search(item["treatment"]) or word.search(item["rationale"] or "")),
+                  key=lambda r: (r["path"], r["item"]))
+
+
+def test_the_documented_queries_run_and_give_the_gold_answers(mixed, mixed_db):
+    db, _ = mixed_db
+    commands = _doc_commands()
+    assert len(commands) == 4
+    assert _doc_commands("README.md") == commands[:3]  # the README shows the same three
+    expected = [_expected_by_category(), _expected_guidelines(), _expected_specialties(),
+                _expected_search(mixed)]
+    for argv, want in zip(commands, expected):
+        table = _sqlite_utils(argv, db)  # the command exactly as documented
+        assert table.returncode == 0, table.stderr
+        assert argv[-1] == "--table" and len(table.stdout.splitlines()) == len(want) + 2
+        got = json.loads(_sqlite_utils(argv[:-1], db).stdout)  # same SQL, JSON out
+        if "overturn_pct" in (got[0] if got else {}):
+            for row, w in zip(got, want):
+                assert abs(row.pop("overturn_pct") - 100 * w["overturned"] / w["items"]) <= 0.051
+        assert got == want
+        assert want  # every query has answers on the fixture letters
+
+
+# -- killed, interrupted, crashed, concurrent ------------------------------------------
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("many") / "letters"
+    return folder, make_letters(folder, 1500)
+
+
+def test_sigkill_mid_batch_loses_nothing_and_a_rerun_completes_it(many, tmp_path, cli):
+    folder, letters = many
+    db = tmp_path / "r.db"
+    proc = _start(folder, "--db", db)
+    _wait_done(db, 100, proc)
+    workers = _descendants(proc.pid)
+    proc.kill()
+    proc.wait()
+    before = _records(db)
+    assert 100 <= len(before) < len(letters)
+    _assert_whole_letters_only(db)
+    assert _query(db, "select status, ended from runs") == [("running", None)]
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert workers and not any(map(_alive, workers)), "orphaned worker processes"
+
+    result = cli("batch", folder, "--db", db)
+    assert result.returncode == 0, result.stderr
+    assert _summary(result.stderr) == (len(letters) - len(before), len(before), 0)
+    _assert_each_letter_once(db, letters)
+    after = _records(db)
+    assert all(after[sha] == js for sha, js in before.items())
+
+
+def test_ctrl_c_stops_cleanly_with_one_line_and_a_rerun_completes_it(many, tmp_path, cli):
+    folder, letters = many
+    db = tmp_path / "r.db"
+    proc = _start(folder, "--db", db)
+    _wait_done(db, 100, proc)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert len(err.splitlines()) == 1 and "interrupted" in err and "Traceback" not in err, err
+    done = len(_records(db))
+    assert done < len(letters)
+    assert f"{done} done" in err
+    _assert_whole_letters_only(db)
+    assert _query(db, "select status from runs") == [("interrupted",)]
+    result = cli("batch", folder, "--db", db)
+    assert result.returncode == 0, result.stderr
+    _assert_each_letter_once(db, letters)
+
+
+def test_a_crashed_worker_fails_only_its_letters_and_the_batch_goes_on(many, tmp_path, cli):
+    folder, letters = many
+    db = tmp_path / "r.db"
+    proc = _start(folder, "--db", db)
+    _wait_done(db, 100, proc)
+    workers = [gc for c in _descendants(proc.pid) for gc in _descendants(c)]
+    assert workers
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err
+    done, _, failed = _summary(err)
+    assert failed > 0 and done + failed == len(letters)
+    assert "worker process died" in err
+    _assert_whole_letters_only(db)
+    result = cli("batch", folder, "--db", db)
+    assert result.returncode == 0
+    assert _summary(result.stderr) == (failed, done, 0)
+    _assert_each_letter_once(db, letters)
+
+
+def test_two_batches_on_one_database_at_once_each_letter_once(many, tmp_path):
+    folder, letters = many
+    db = tmp_path / "r.db"  # new: both also race to create the schema
+    procs = [_start(folder, "--db", db, "--concurrency", "1") for _ in range(2)]
+    results = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    _assert_each_letter_once(db, letters)
+    runs = _query(db, "select done, skipped, started, ended from runs order by id")
+    assert len(runs) == 2
+    assert sum(r[0] for r in runs) == len(letters)  # no letter written twice
+    assert all(r[0] + r[1] == len(letters) for r in runs)
+    (_, _, s1, e1), (_, _, s2, e2) = runs
+    assert s1 < e2 and s2 < e1, "the runs did not overlap"
+    assert all(r[0] > 0 for r in runs), runs  # both did real work
