@@ -158,13 +158,13 @@ def prompt_gate(path: Path, current: str) -> str | None:
         return None
     model = base.get("model") or "MODEL"
     rerun = (f"imr-extract eval --backend {base.get('backend')} --model {model} "
-             f"--cache cache/calls.db --save-baseline --baseline {_repo_relative(path)}")
+             f"--letters '00*' --cache cache/calls.db --save-baseline --baseline {_repo_relative(path)}")
     return (f"prompts/ changed since {_repo_relative(path)} was recorded (prompts hash "
             f"{str(base.get('prompts_hash'))[:12]} there, {current[:12]} now). A prompt change "
             f"must arrive with a fresh eval run and baseline. From the repo root, with the model "
             f"server reachable (--base-url or OPENAI_BASE_URL), run:\n    {rerun}\n"
             f"then check it offline (CI): imr-extract eval --backend {base.get('backend')} "
-            f"--model {model} --offline --cache cache/calls.db\nand commit prompts/, "
+            f"--model {model} --offline --letters '00*' --cache cache/calls.db\nand commit prompts/, "
             f"cache/calls.db and the baseline together.")
 
 

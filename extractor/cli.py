@@ -186,6 +186,9 @@ EVAL_BACKENDS = ("rules", "llm", "hybrid")
 @model_options
 @click.option("--fixtures", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder with letters/ and gold/ [default: evals/fixtures of this repo].")
+@click.option("--letters", "pattern", default="*", show_default=True,
+              help="Only letters whose file name matches this glob (e.g. '00*': the five "
+              "real letters, the ones with recorded model replies).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the full report (per letter, per field, every check) as JSON.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
@@ -200,7 +203,7 @@ EVAL_BACKENDS = ("rules", "llm", "hybrid")
 @click.option("--compare", nargs=2, default=None, metavar="A B",
               help="Side by side F1 of two eval JSON reports or baselines (or backend names "
               "rules/llm/hybrid, run on the spot).")
-def eval_(fixtures, json_path, html_path, save_baseline, baseline_file, tolerance, compare,
+def eval_(fixtures, pattern, json_path, html_path, save_baseline, baseline_file, tolerance, compare,
           **model_args) -> None:
     """Score an extractor against the hand-labelled gold fixtures.
 
@@ -208,7 +211,7 @@ def eval_(fixtures, json_path, html_path, save_baseline, baseline_file, toleranc
     values, tokens, attempts and seconds. Without --save-baseline, compares with the
     matching baseline and exits 1 when a field's F1 dropped by more than --tolerance.
     Model answers replay from the call cache, so CI runs offline:
-    imr-extract eval --backend llm --model smollm2-135m --offline --cache cache/calls.db
+    imr-extract eval --backend llm --model smollm2-135m --offline --letters '00*' --cache cache/calls.db
     """
     from . import baseline, evaluate, report
 
@@ -220,7 +223,7 @@ def eval_(fixtures, json_path, html_path, save_baseline, baseline_file, toleranc
             rows = baseline.diff(*data)
             console.print(baseline.diff_table(rows, f"A: {compare[0]}", f"B: {compare[1]}"))
             return
-        evaluation, data = _eval_run(fixtures, config_from(**model_args))
+        evaluation, data = _eval_run(fixtures, config_from(**model_args), pattern)
         report.print_scores(data, console)
         _eval_write(evaluation, data, json_path, html_path)
         target = Path(baseline_file) if baseline_file else baseline.baseline_path(
@@ -244,17 +247,17 @@ def _report_console():
     return Console(width=None if sys.stdout.isatty() else 150, highlight=False)
 
 
-def _eval_run(fixtures: Path, config: Config):
+def _eval_run(fixtures: Path, config: Config, pattern: str = "*"):
     from . import evaluate
 
-    if not evaluate.fixture_pairs(fixtures):
-        _error(f"{fixtures}: no letters with gold (letters/*, gold/*.json)")
+    if not evaluate.fixture_pairs(fixtures, pattern):
+        _error(f"{fixtures}: no letters matching {pattern!r} with gold (letters/*, gold/*.json)")
         sys.exit(EXIT_BAD_INPUT)
     progress = None
     if config.backend != "rules":  # model runs are slow: show each letter as it finishes
         def progress(r):
             click.echo(f"eval: {r.name}: {r.error or 'ok'} ({r.seconds:.1f}s)", err=True)
-    evaluation = evaluate.run(fixtures, config, progress)
+    evaluation = evaluate.run(fixtures, config, progress, pattern)
     failed = [r for r in evaluation.letters if r.error]
     if len(failed) == len(evaluation.letters):
         _error(f"every letter failed; first: {failed[0].name}: {failed[0].error}")

@@ -30,6 +30,7 @@ Definitions (counted per letter, then summed over letters per field: micro avera
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import hashlib
 import json
 import time
@@ -294,9 +295,10 @@ class Evaluation:
         return totals([c for r in self.letters for c in r.checks])
 
 
-def fixture_pairs(fixtures: Path) -> list[tuple[Path, Path]]:
-    """(letter, gold) for every letter in fixtures/letters that has gold."""
-    letters = sorted(p for p in (fixtures / "letters").iterdir() if p.is_file())
+def fixture_pairs(fixtures: Path, pattern: str = "*") -> list[tuple[Path, Path]]:
+    """(letter, gold) for every letter in fixtures/letters matching pattern that has gold."""
+    letters = sorted(p for p in (fixtures / "letters").iterdir()
+                     if p.is_file() and fnmatch.fnmatch(p.name, pattern))
     pairs = [(p, fixtures / "gold" / f"{p.name}.json") for p in letters]
     return [(p, g) for p, g in pairs if g.exists()]
 
@@ -318,9 +320,9 @@ def evaluate_letter(path: Path, gold: dict, config: Config) -> LetterResult:
     return result
 
 
-def run(fixtures: Path, config: Config, progress=None) -> Evaluation:
+def run(fixtures: Path, config: Config, progress=None, pattern: str = "*") -> Evaluation:
     results = []
-    for letter, gold_path in fixture_pairs(fixtures):
+    for letter, gold_path in fixture_pairs(fixtures, pattern):
         gold = json.loads(gold_path.read_text(encoding="utf-8"))
         results.append(evaluate_letter(letter, gold, config))
         if progress:

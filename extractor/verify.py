@@ -44,6 +44,8 @@ KINDS: dict[str, str] = {
 DERIVED = {"items.category", "items.medically_necessary", "outcome"}
 WORDS = {"priority": ("standard", "expedited"), "patient.sex": ("male", "female"),
          "items.decision": ("upheld", "overturned")}
+# Text fields with a known shape: letter text of the wrong kind is still wrong.
+SHAPES = {"case_number": re.compile(r"[A-Z]{2}\d{2}-\d{4,8}")}
 LIST_FIELDS = {"reviewer.specialties", "reviewer.subspecialties", "reviewer.licensed_states",
                "diagnoses"}
 
@@ -103,6 +105,9 @@ def _agree_text(doc, claim, key, span) -> Checked | str:
     value = canonical(claim.value)
     if not value:
         return "no value"
+    shape = SHAPES.get(key)
+    if shape and not shape.fullmatch(value):
+        return f"not shaped like a {key.replace('_', ' ')} ({shape.pattern})"
     inner = _find_within(doc, value, span)
     if inner is None:
         return "value is not the letter's words in its quote"

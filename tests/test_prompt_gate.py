@@ -18,7 +18,7 @@ def test_prompts_match_every_model_baseline():
     if not paths:
         pytest.skip("no llm/hybrid baseline in evals/baselines yet: record one with "
                     "`imr-extract eval --backend llm --model smollm2-135m --cache "
-                    "cache/calls.db --save-baseline`")
+                    "cache/calls.db --letters '00*' --save-baseline`")
     problems = [p for p in (baseline.prompt_gate(path, prompts.prompts_hash()) for path in paths)
                 if p]
     assert not problems, "\n\n".join(problems)
@@ -59,9 +59,9 @@ def test_gate_fails_when_a_prompt_changes_without_a_new_baseline(sandbox, change
     with pytest.raises(AssertionError) as failed:
         test_prompts_match_every_model_baseline()
     message = str(failed.value)
-    assert ("imr-extract eval --backend llm --model smollm2-135m --cache cache/calls.db "
+    assert ("imr-extract eval --backend llm --model smollm2-135m --letters '00*' --cache cache/calls.db "
             f"--save-baseline --baseline {path}") in message
-    assert "--offline --cache cache/calls.db" in message
+    assert "--offline --letters '00*' --cache cache/calls.db" in message
 
 
 def test_a_fresh_baseline_clears_the_gate(sandbox):

@@ -117,3 +117,11 @@ def test_outcome_partially_overturned_from_mixed_decisions():
     assert [i.medically_necessary for i in record.items] == [False, True, False]
     assert record.outcome == "partially_overturned"
     assert sum(ev.field == "outcome" for ev in record.evidence) == 3
+
+
+def test_case_number_must_look_like_one_even_when_it_is_letter_text():
+    heading = "LUMBAR TP1 L5"
+    record = run(LETTER_004, Claim(field="case_number", value=heading, quote=heading),
+                 Claim(field="case_number", value="CM14-0037910", quote="CM14-0037910"))
+    assert record.case_number == "CM14-0037910"
+    assert record.rejected[0].reason.startswith("not shaped like a case number")
