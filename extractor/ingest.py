@@ -29,6 +29,11 @@ LANDMARKS = re.compile(
 )
 
 
+# pypdf logs its complaints about damaged files; they become our one-line error
+# instead. Set once, not per call: batch threads read PDFs concurrently.
+logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+
+
 class IngestError(Exception):
     """Input that cannot be read as an IMR letter. The message is one line."""
 
@@ -114,17 +119,12 @@ def _control_share(text: str) -> float:
 def _pdf_text(data: bytes, path: str) -> str:
     from pypdf import PdfReader
 
-    pypdf_log = logging.getLogger("pypdf")
-    level = pypdf_log.level
-    pypdf_log.setLevel(logging.CRITICAL)  # its complaints become our one-line error
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
     except Exception as e:  # pypdf raises many kinds on damaged files
         detail = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
         raise IngestError(f"{path}: unreadable PDF ({detail})") from None
-    finally:
-        pypdf_log.setLevel(level)
     text = "\n\f".join(pages)
     if not text.strip():
         raise IngestError(f"{path}: PDF has no extractable text (scanned image?)")
