@@ -57,23 +57,10 @@ class TextIndex:
     def build(cls, raw: str, ignore: list[tuple[int, int]] = ()) -> "TextIndex":
         scan = _blank_out(raw, ignore) if ignore else raw
         b = _Builder(scan)
-        pos = 0
-        for m in _CANDIDATE.finditer(scan):
-            s = m.start()
-            if s < pos:
-                continue  # inside a tag already consumed
-            c = scan[s]
-            if c.isspace():
-                b.copy(pos, s)
-                b.whitespace(s, m.end(), not _NEWLINES.isdisjoint(m.group()))
-                pos = m.end()
-            elif c in "*_<&":
-                pos = b.markup(pos, s, c)
-            else:
-                b.copy(pos, s)
-                b.visible(_TYPO[c], s, 1, False)
-                pos = s + 1
-        b.copy(pos, len(scan))
+        if "<" in scan:
+            _scan(b, scan, 0, len(scan))  # a tag may span lines: no line shortcut
+        else:
+            _scan_lines(b, scan)
         index = cls(raw=raw, norm="".join(b.out))
         if b.segs:
             index._seg_norm, index._seg_raw, index._seg_rawlen, index._seg_copy = (
@@ -131,6 +118,56 @@ class TextIndex:
     def count(self, quote: str) -> int:
         q = canonical(quote)
         return self.norm.count(q) if q else 0
+
+
+def _scan(b: "_Builder", scan: str, lo: int, hi: int) -> None:
+    """Feed scan[lo:hi] to the builder, stopping only at candidate spots."""
+    pos = lo
+    for m in _CANDIDATE.finditer(scan, lo, hi):
+        s = m.start()
+        if s < pos:
+            continue  # inside a tag already consumed
+        c = scan[s]
+        if c.isspace():
+            b.copy(pos, s)
+            b.whitespace(s, m.end(), not _NEWLINES.isdisjoint(m.group()))
+            pos = m.end()
+        elif c in "*_<&":
+            pos = b.markup(pos, s, c)
+        else:
+            b.copy(pos, s)
+            b.visible(_TYPO[c], s, 1, False)
+            pos = s + 1
+    b.copy(pos, hi)
+
+
+def _scan_lines(b: "_Builder", scan: str) -> None:
+    """Line by line: most lines of a letter need no normalization inside, and
+    str methods find that out far faster than the candidate regex (the PDF text
+    format has a line break every ~90 characters)."""
+    start, n = 0, len(scan)
+    while start <= n:
+        nl = scan.find("\n", start)
+        end = n if nl < 0 else nl
+        line = scan[start:end]
+        body = line.strip()
+        if body:
+            lead = line.index(body[0])
+            lo, hi = start + lead, start + lead + len(body)
+            if lo > start:
+                b.whitespace(start, lo, not _NEWLINES.isdisjoint(scan[start:lo]))
+            if body.isprintable() and "  " not in body and not _MARKUP_CHAR.search(body):
+                b.visible(body, lo, hi - lo, True)
+            else:
+                _scan(b, scan, lo, hi)
+            if hi < end:
+                b.whitespace(hi, end, not _NEWLINES.isdisjoint(scan[hi:end]))
+        elif end > start:
+            b.whitespace(start, end, not _NEWLINES.isdisjoint(line))
+        if nl < 0:
+            break
+        b.whitespace(nl, nl + 1, True)
+        start = nl + 1
 
 
 class _Builder:

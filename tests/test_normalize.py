@@ -127,3 +127,18 @@ def test_hyphenated_line_break_between_emphasised_words_joins():
 def test_fast_path_of_canonical_agrees_with_the_index(pieces):
     text = "".join(pieces)
     assert canonical(text) == TextIndex.build(text).norm
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(list("ab- *_&;\n\r\t\f\u00a0\u201c\u2019.x") + ["  ", "**", "&amp;",
+                                                                            " \n\n", "word-"]),
+                max_size=40))
+def test_line_shortcut_builds_the_same_index_as_the_full_scan(pieces):
+    from extractor.normalize import _Builder, _scan, _scan_lines
+
+    text = "".join(pieces)
+    by_lines, full = _Builder(text), _Builder(text)
+    _scan_lines(by_lines, text)
+    _scan(full, text, 0, len(text))
+    assert "".join(by_lines.out) == "".join(full.out)
+    assert by_lines.segs == full.segs
