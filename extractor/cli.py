@@ -1,8 +1,9 @@
 """Command line: `imr-extract extract FILE...` and friends.
 
-stdout carries only JSON records; every diagnostic goes to stderr. Bad input
-is one line on stderr and exit code 2, never a traceback, and a bad file in a
-list does not lose the records already written for the others.
+For `extract` and `export`, stdout carries only records; every diagnostic goes
+to stderr (`eval` and `cache stats` print their tables to stdout). Bad input is
+one line on stderr and exit code 2, never a traceback, and a bad file in a list
+does not lose the records already written for the others.
 """
 
 from __future__ import annotations
@@ -356,3 +357,7 @@ def export(db_path: str, fmt: str, output) -> None:
     except store.StoreError as e:
         _error(str(e))
         sys.exit(EXIT_BAD_INPUT)
+
+
+if __name__ == "__main__":  # python -m extractor.cli (python -m extractor works too)
+    main()

@@ -21,8 +21,17 @@ from .categories import classify
 from .dates import dates_in, find_dates, is_iso
 from .ingest import Document
 from .normalize import canonical
-from .schema import (Claim, Evidence, ExtractorInfo, Item, Medication, Patient, Record,
-                     Rejected, Reviewer, Source, Usage)
+from .schema import (
+    Claim,
+    Evidence,
+    ExtractorInfo,
+    Item,
+    Medication,
+    Record,
+    Rejected,
+    Source,
+    Usage,
+)
 
 TEXT, DATE, INT, WORD = "text", "date", "int", "word"
 

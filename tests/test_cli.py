@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from conftest import BAD, LETTERS, ORIGINALS
 
 LETTER = LETTERS / "004_fc97f7610c159615.txt"

@@ -9,10 +9,10 @@ that does not occur in the letter must never be found.
 
 import re
 
+from conftest import ORIGINALS
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import ORIGINALS
 from extractor.normalize import TextIndex, canonical
 
 WORDS = [w for p in ORIGINALS for w in re.sub(r"[*<>]|b>", " ", p.read_text()).split()][:1500]

@@ -3,8 +3,8 @@
 the output re-verifies against the letter."""
 
 import pytest
-
 from conftest import ALL_LETTERS, gold_for
+
 from extractor import ingest
 from extractor.normalize import canonical
 from extractor.pipeline import Config, extract_document

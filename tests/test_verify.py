@@ -2,8 +2,8 @@
 agree with its quote, failures land in `rejected` with a reason."""
 
 import pytest
-
 from conftest import LETTERS
+
 from extractor import ingest
 from extractor.schema import Claim, ExtractorInfo
 from extractor.verify import verify
