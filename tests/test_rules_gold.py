@@ -93,3 +93,20 @@ def test_truncated_letter_keeps_what_verifies_and_warns(records):
     assert len(record.items) == 2
     assert record.items[1].rationale is None
     assert any("mid-sentence" in w for w in record.warnings)
+
+
+def test_html_export_of_a_letter_extracts_like_the_original(tmp_path):
+    """An .html letter: paragraphs in <p>, escaped entities, bold decisions."""
+    import html
+    import re
+
+    from conftest import LETTERS
+
+    original = LETTERS / "001_86ba345343cd3771.txt"
+    paragraphs = re.split(r"\n \n", original.read_text())
+    body = "".join(f"<p>{html.escape(' '.join(p.split()))}</p>\n" for p in paragraphs if p.strip())
+    page = tmp_path / "letter.html"
+    page.write_text("<html><body>" + body.replace("Upheld", "<b>Upheld</b>") + "</body></html>")
+    record = extract_document(ingest.load(page), Config(backend="rules"))
+    assert record.source.format == "html"
+    assert field_diffs(gold_for(original), record.model_dump(mode="json")) == []
