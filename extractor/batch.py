@@ -250,7 +250,7 @@ class _Job:
                     try:
                         future = pool.submit(extract_chunk, batch, self.config)
                     except BrokenExecutor:  # a worker died earlier: carry on with a new pool
-                        pool.shutdown(wait=False)
+                        _discard(pool)
                         pool = _executor(rules, workers)
                         future = pool.submit(extract_chunk, batch, self.config)
                     inflight[future] = batch
@@ -260,11 +260,22 @@ class _Job:
                 for future in finished:
                     for outcome in _results(future, inflight.pop(future)):
                         self._write(outcome)
+                if not finished and _stuck(pool):
+                    # A broken pool that never settles its futures: fail what is
+                    # in flight (redone next run) and go on with a new pool.
+                    for future in list(inflight):
+                        for outcome in _died(inflight.pop(future)):
+                            self._write(outcome)
+                    _discard(pool)
+                    pool = _executor(rules, workers)
         finally:
             # On a stop, drop queued work; letters in flight are redone next run.
             # Worker processes finish their chunk (milliseconds) and exit with us;
             # model calls in flight are not awaited.
-            pool.shutdown(wait=rules or not self.stop.signum, cancel_futures=True)
+            if getattr(pool, "_broken", False):
+                _discard(pool)
+            else:
+                pool.shutdown(wait=rules or not self.stop.signum, cancel_futures=True)
 
     def _pending(self, files: list[str]) -> Iterator[Task]:
         """Read and hash each file; yield those still to do. Runs lazily, so a
@@ -316,11 +327,47 @@ def _results(future, tasks: list[Task]) -> list[Outcome]:
     try:
         return future.result()
     except BrokenExecutor:
-        # A worker process died (crash, out of memory), which fails every
-        # letter in flight. They are retried by the next run; the batch goes on.
-        error = "worker process died while this letter was in flight; re-run to retry"
-        return [Outcome(Letter(t.path, t.sha256, _format_of(t.path), len(t.data), "failed",
-                               f"{t.path}: {error}")) for t in tasks]
+        return _died(tasks)
+
+
+def _died(tasks: list[Task]) -> list[Outcome]:
+    """A worker process died (crash, out of memory), which fails every letter in
+    flight. They are retried by the next run; the batch goes on."""
+    error = "worker process died while this letter was in flight; re-run to retry"
+    return [Outcome(Letter(t.path, t.sha256, _format_of(t.path), len(t.data), "failed",
+                           f"{t.path}: {error}")) for t in tasks]
+
+
+_BROKEN_GRACE = 5.0  # seconds a broken pool gets to fail its own futures
+
+
+def _stuck(pool: Executor) -> bool:
+    """True once a pool has had a dead worker for longer than the grace period.
+    (A worker killed while writing its result leaves the pool's reader thread
+    waiting for the rest of the message: the pool never notices by itself.)"""
+    processes = (getattr(pool, "_processes", None) or {}).values()
+    if not (getattr(pool, "_broken", False) or any(p.exitcode is not None for p in processes)):
+        return False
+    since = getattr(pool, "_imr_broken_since", None)
+    if since is None:
+        pool._imr_broken_since = since = time.monotonic()
+    return time.monotonic() - since > _BROKEN_GRACE
+
+
+def _discard(pool: Executor) -> None:
+    """Let a broken process pool go. Its surviving workers are killed first: the
+    one that died may have held the task queue's lock, leaving the others blocked
+    for ever, and the interpreter would wait for them at exit. (Python 3.11 has no
+    public call for this; `_processes` is the pool's own table of workers.)"""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
+        process.join(1)
+    # With every writer gone, closing our own end of the result pipe gives a
+    # reader thread stuck on a half-written result EOF, so it can end.
+    result_queue = getattr(pool, "_result_queue", None)
+    if result_queue is not None:
+        result_queue._writer.close()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 # -- workers ------------------------------------------------------------------
