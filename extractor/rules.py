@@ -10,7 +10,7 @@ guesses: a field with no matching phrase is simply not claimed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .dates import DATE, find_dates
 from .ingest import Document
@@ -32,6 +32,7 @@ class View:
     norm: str
     claims: list[Claim]
     warnings: list[str]
+    list_sizes: dict[str, int] = field(default_factory=dict)
 
     def claim(self, field: str, value, start: int, end: int) -> None:
         """Claim `value` for `field`, quoting norm[start:end] as the letter has it."""
@@ -179,7 +180,10 @@ def _list_claims(view: View, field: str, start: int, end: int, split: bool = Tru
 
 
 def _count(view: View, field: str) -> int:
-    return sum(1 for c in view.claims if c.field.startswith(field + "["))
+    """Next index for a list field: one more each call."""
+    n = view.list_sizes.get(field, 0)
+    view.list_sizes[field] = n + 1
+    return n
 
 
 # -- patient ------------------------------------------------------------------

@@ -257,24 +257,27 @@ def _keep_first(bucket: dict, key: str, result: Checked, record: Record) -> None
             f"{result.field}: kept {held.value!r}, also found {result.value!r}")
 
 
+def _owner(record: Record, key: str) -> tuple[object, str]:
+    """'patient.age' -> (record.patient, 'age'); 'diagnoses' -> (record, 'diagnoses')."""
+    *parents, attr = key.split(".")
+    obj = record
+    for name in parents:
+        obj = getattr(obj, name)
+    return obj, attr
+
+
 def _fill_scalars(record: Record, scalars: dict[str, Checked]) -> None:
-    reviewer_patient = {"patient": record.patient}
     for key, c in scalars.items():
-        if "." in key:
-            obj_name, attr = key.split(".")
-            setattr(reviewer_patient[obj_name], attr, c.value)
-        else:
-            setattr(record, key, c.value)
+        obj, attr = _owner(record, key)
+        setattr(obj, attr, c.value)
         record.evidence.append(c.evidence)
 
 
 def _fill_lists(record: Record, lists: dict[str, list[Checked]]) -> None:
     for key, checked in lists.items():
-        target = record.diagnoses if key == "diagnoses" else getattr(record.reviewer, key.split(".")[1])
-        base = key.split(".")[-1] if key != "diagnoses" else key
-        prefix = "reviewer." if key != "diagnoses" else ""
+        target = getattr(*_owner(record, key))
         for c in checked:
-            c.evidence.field = f"{prefix}{base}[{len(target)}]"
+            c.evidence.field = f"{key}[{len(target)}]"
             target.append(c.value)
             record.evidence.append(c.evidence)
 
