@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT / "tests"))  # the corpus builder and the local serv
 
 from corpus import make_letters
 
-from extractor import batch, store
-from extractor.batch import Task, extract_one
-from extractor.pipeline import Config
+from extractor.batch import run as batch, store
+from extractor.batch.run import Task, extract_one
+from extractor.config import Config
 
 
 def _rate(n: int, seconds: float) -> str:

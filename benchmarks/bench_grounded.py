@@ -28,8 +28,9 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from localmodel import ALIAS, LocalModel
 
-from extractor import answer, cache, evaluate, grounded
-from extractor.pipeline import Config
+from extractor.backends.model import answer, cache, grounded
+from extractor.scoring import evaluate
+from extractor.config import Config
 
 LETTERS = sorted((REPO / "evals" / "fixtures" / "letters").glob("00*.txt"))
 

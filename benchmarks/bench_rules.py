@@ -14,8 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from extractor import ingest
-from extractor.pipeline import Config, extract_document
+from extractor.core import ingest
+from extractor.config import Config
+from extractor.pipeline import extract_document
 
 LETTERS = Path(__file__).resolve().parent.parent / "evals" / "fixtures" / "letters"
 

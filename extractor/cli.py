@@ -15,17 +15,39 @@ from pathlib import Path
 import click
 from click_default_group import DefaultGroup
 
-from . import __version__
-from .ingest import IngestError
-from .pipeline import Config, extract_path
-from .schema import json_schema
+from extractor import __version__
+from extractor.config import Config
+from extractor.errors import (
+    BaselineError,
+    ImrError,
+    IngestError,
+    ModelError,
+    StoreError,
+    UsageError,
+)
 
+EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
-EXIT_MODEL = 1
+EXIT_INTERRUPTED = 130
+# The one place an error class becomes an exit code (most specific class first).
+EXIT_CODES: dict[type[ImrError], int] = {
+    IngestError: EXIT_BAD_INPUT, UsageError: EXIT_BAD_INPUT, StoreError: EXIT_BAD_INPUT,
+    BaselineError: EXIT_BAD_INPUT, ModelError: EXIT_SOME_FAILED, ImrError: EXIT_BAD_INPUT,
+}
+
+
+def exit_code(error: ImrError) -> int:
+    return next(code for cls, code in EXIT_CODES.items() if isinstance(error, cls))
 
 
 def _error(message: str) -> None:
     click.echo(f"imr-extract: error: {message}", err=True)
+
+
+def _fail(error: ImrError):
+    """Report an error in one line and exit with its code."""
+    _error(str(error))
+    sys.exit(exit_code(error))
 
 
 @click.group(cls=DefaultGroup, default="extract", default_if_no_args=False)
@@ -90,27 +112,23 @@ def extract(files: tuple[str, ...], compact: bool, **model_args) -> None:
 
     One file prints pretty JSON; several print JSON Lines.
     """
-    from .llmclient import ModelError
+    from extractor.pipeline import extract_path
 
     config = config_from(**model_args)
     one_line = compact or len(files) > 1
-    exit_code = 0
+    code = 0
     for path in files:
         try:
             record = extract_path(path, config)
-        except IngestError as e:
+        except ImrError as e:  # bad input, unreachable server, cache miss offline...
             _error(str(e))
-            exit_code = EXIT_BAD_INPUT
-            continue
-        except ModelError as e:  # unreachable server, refused request, cache miss offline
-            _error(str(e))
-            exit_code = exit_code or EXIT_MODEL
+            code = max(code, exit_code(e))
             continue
         data = record.model_dump(mode="json")
         click.echo(json.dumps(data, ensure_ascii=False, indent=None if one_line else 2))
         sys.stdout.flush()
-    if exit_code:
-        sys.exit(exit_code)
+    if code:
+        sys.exit(code)
 
 
 # -- cache (issue 3) ----------------------------------------------------------------------
@@ -129,7 +147,7 @@ def cache_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def cache_stats(cache_path, as_json: bool) -> None:
     """How many calls are cached, their tokens, and per model/server/mode."""
-    from . import cache
+    from extractor.backends.model import cache
 
     path = Path(cache_path) if cache_path else cache.default_path()
     if not path.exists():
@@ -137,9 +155,8 @@ def cache_stats(cache_path, as_json: bool) -> None:
         sys.exit(EXIT_BAD_INPUT)
     try:
         stats = cache.Cache(path).stats()
-    except cache.CacheError as e:
-        _error(str(e))
-        sys.exit(EXIT_BAD_INPUT)
+    except ImrError as e:  # here the cache file is the command's input
+        _fail(IngestError(str(e)))
     if as_json:
         click.echo(json.dumps(stats, indent=2))
         return
@@ -157,7 +174,7 @@ def cache_stats(cache_path, as_json: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def cache_clear(cache_path, yes: bool) -> None:
     """Delete every cached call (the file and its schema stay)."""
-    from . import cache
+    from extractor.backends.model import cache
 
     path = Path(cache_path) if cache_path else cache.default_path()
     if not path.exists():
@@ -167,15 +184,16 @@ def cache_clear(cache_path, yes: bool) -> None:
         click.confirm(f"Delete every cached call in {path}?", abort=True, err=True)
     try:
         deleted = cache.Cache(path).clear()
-    except cache.CacheError as e:
-        _error(str(e))
-        sys.exit(EXIT_BAD_INPUT)
+    except ImrError as e:  # here the cache file is the command's input
+        _fail(IngestError(str(e)))
     click.echo(f"{path}: deleted {deleted} cached calls", err=True)
 
 
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the output record."""
+    from extractor.core.schema import json_schema
+
     click.echo(json.dumps(json_schema(), indent=2))
 
 
@@ -186,7 +204,8 @@ EVAL_BACKENDS = ("rules", "llm", "hybrid")
 @main.command(name="eval")
 @model_options
 @click.option("--fixtures", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Folder with letters/ and gold/ [default: evals/fixtures of this repo].")
+              help="Folder with letters/ and gold/ [default: the fixtures shipped with "
+              "imr-extract, which are the repository's evals/fixtures].")
 @click.option("--letters", "pattern", default="*", show_default=True,
               help="Only letters whose file name matches this glob (e.g. '00*': the five "
               "real letters, the ones with recorded model replies).")
@@ -214,7 +233,8 @@ def eval_(fixtures, pattern, json_path, html_path, save_baseline, baseline_file,
     Model answers replay from the call cache, so CI runs offline:
     imr-extract eval --backend llm --model smollm2-135m --offline --letters '00*' --cache cache/calls.db
     """
-    from . import baseline, evaluate, report
+    from extractor.resources import in_checkout
+    from extractor.scoring import baseline, evaluate, report
 
     fixtures = Path(fixtures) if fixtures else evaluate.FIXTURES
     console = _report_console()
@@ -230,15 +250,18 @@ def eval_(fixtures, pattern, json_path, html_path, save_baseline, baseline_file,
         target = Path(baseline_file) if baseline_file else baseline.baseline_path(
             evaluation.config.backend, evaluation.config.model)
         if save_baseline:
+            if not baseline_file and not in_checkout():
+                raise UsageError("--save-baseline outside a source checkout needs --baseline FILE")
             baseline.save(target, baseline.make(evaluation, _command_line()))
             console.print(f"saved baseline {target}")
         elif target.exists() or baseline_file:
             sys.exit(baseline.gate(data, target, tolerance, console))
         else:
             console.print(f"no baseline {target} to compare with (save one: --save-baseline)")
-    except (baseline.BaselineError, OSError) as e:
-        _error(f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename else str(e))
-        sys.exit(EXIT_BAD_INPUT)
+    except ImrError as e:
+        _fail(e)
+    except OSError as e:
+        _fail(IngestError(f"{e.filename}: {e.strerror}" if e.filename else str(e)))
 
 
 def _report_console():
@@ -249,7 +272,7 @@ def _report_console():
 
 
 def _eval_run(fixtures: Path, config: Config, pattern: str = "*"):
-    from . import evaluate
+    from extractor.scoring import evaluate
 
     if not evaluate.fixture_pairs(fixtures, pattern):
         _error(f"{fixtures}: no letters matching {pattern!r} with gold (letters/*, gold/*.json)")
@@ -268,7 +291,7 @@ def _eval_run(fixtures: Path, config: Config, pattern: str = "*"):
 
 def _eval_side(spec: str, fixtures: Path, model_args: dict) -> dict:
     """--compare operand: a saved report/baseline file, or a backend to run now."""
-    from . import baseline
+    from extractor.scoring import baseline
 
     if Path(spec).is_file():
         return baseline.load(spec)
@@ -279,7 +302,7 @@ def _eval_side(spec: str, fixtures: Path, model_args: dict) -> dict:
 
 
 def _eval_write(evaluation, data: dict, json_path, html_path) -> None:
-    from . import report
+    from extractor.scoring import report
 
     if json_path:
         Path(json_path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
@@ -295,10 +318,6 @@ def _command_line() -> str:
 
 
 # -- batch, export (issue 5) -------------------------------------------------------------
-EXIT_SOME_FAILED = 1
-EXIT_INTERRUPTED = 130
-
-
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
@@ -318,15 +337,13 @@ def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, **model
     """
     import os
 
-    from . import batch as batch_
-    from .store import StoreError
+    from extractor.batch import run as batch_
 
     config = config_from(**model_args)
     try:
         summary = batch_.run(paths, db_path, config, concurrency)
-    except StoreError as e:
-        _error(str(e))
-        sys.exit(EXIT_BAD_INPUT)
+    except ImrError as e:
+        _fail(e)
     if summary.interrupted:
         _error(f"interrupted: {summary.done} done, {summary.failed} failed, {summary.skipped} "
                f"skipped are saved in {db_path}; run the same command again to resume")
@@ -349,14 +366,13 @@ def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, **model
               help="Output file [default: stdout].")
 def export(db_path: str, fmt: str, output) -> None:
     """Write the stored records of every extracted letter (failed letters are not records)."""
-    from . import store
+    from extractor.batch import store
 
     try:
         with store.Store(db_path) as db:
             (store.export_csv if fmt == "csv" else store.export_jsonl)(db, output)
-    except store.StoreError as e:
-        _error(str(e))
-        sys.exit(EXIT_BAD_INPUT)
+    except ImrError as e:
+        _fail(e)
 
 
 if __name__ == "__main__":  # python -m extractor.cli (python -m extractor works too)

@@ -17,7 +17,7 @@ import pytest
 from conftest import ALL_LETTERS, BAD, LETTERS, ROOT, gold_for
 from corpus import make_letters
 
-from extractor.batch import discover
+from extractor.batch.run import discover
 
 SUMMARY = re.compile(r"batch: (\d+) done, (\d+) skipped, (\d+) failed")
 

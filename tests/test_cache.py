@@ -12,8 +12,10 @@ import pytest
 import sqlite_utils
 from fakeserver import FakeServer
 
-from extractor import cache, ingest, prompts
-from extractor.pipeline import Config, extract_document
+from extractor.backends.model import cache, prompts
+from extractor.core import ingest
+from extractor.config import Config
+from extractor.pipeline import extract_document
 
 REPO = Path(__file__).resolve().parents[1]
 L004 = REPO / "evals" / "fixtures" / "letters" / "004_fc97f7610c159615.txt"

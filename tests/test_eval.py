@@ -11,9 +11,9 @@ import sys
 import pytest
 from conftest import FIXTURES, GOLD, LETTERS, ROOT
 
-from extractor import evaluate as E
-from extractor import ingest
-from extractor.pipeline import Config
+from extractor.scoring import evaluate as E
+from extractor.core import ingest
+from extractor.config import Config
 
 LETTER = "003_a451431fba358ec9.txt"  # 4 items, medications with strengths, quantities
 
@@ -320,7 +320,7 @@ def test_llm_eval_replays_identically_from_recorded_calls(cli, tmp_path):
     twice offline from a copy of cache/calls.db: same report both times, no model needed."""
     import sqlite3
 
-    from extractor import prompts
+    from extractor.backends.model import prompts
 
     cache = ROOT / "cache" / "calls.db"
     if not cache.exists():

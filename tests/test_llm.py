@@ -16,8 +16,11 @@ from pathlib import Path
 import pytest
 from fakeserver import FakeServer
 
-from extractor import evaluate, ingest, llm, prompts
-from extractor.pipeline import Config, extract_document
+from extractor.scoring import evaluate
+from extractor.core import ingest
+from extractor.backends.model import backend as llm, prompts
+from extractor.config import Config
+from extractor.pipeline import extract_document
 
 LETTERS = Path(__file__).resolve().parents[1] / "evals" / "fixtures" / "letters"
 L004 = LETTERS / "004_fc97f7610c159615.txt"

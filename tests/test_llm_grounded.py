@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from extractor import answer, grounded, ingest, verify
-from extractor.schema import Claim
+from extractor.backends.model import answer, grounded
+from extractor.core import ingest, verify
+from extractor.core.schema import Claim
 
 LETTERS = sorted((Path(__file__).resolve().parents[1] / "evals" / "fixtures" / "letters")
                  .glob("00*.txt"))

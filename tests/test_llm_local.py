@@ -20,10 +20,13 @@ from pathlib import Path
 import localmodel
 import pytest
 
-from extractor import answer, cache, evaluate, ingest, llm
-from extractor.pipeline import Config, extract_document
-from extractor.schema import Claim
-from extractor.verify import check
+from extractor.backends.model import answer, cache, backend as llm
+from extractor.scoring import evaluate
+from extractor.core import ingest
+from extractor.config import Config
+from extractor.pipeline import extract_document
+from extractor.core.schema import Claim
+from extractor.core.verify import check
 
 # Skipped only without llama_cpp; with it, a missing model package is a failure (CI
 # installs the [local] extra, so these tests must run there).
@@ -99,7 +102,7 @@ def test_cli_hybrid_grounded_on_llama_cpp(server, tmp_path):
     record = json.loads(first.stdout)
     assert record["extractor"]["backend"] == "hybrid" and record["usage"]["attempts"] == 1
     doc = ingest.load(L002)
-    from extractor.schema import Record
+    from extractor.core.schema import Record
     assert_nothing_unverified(doc, Record.model_validate(record))
     # rules' values are all kept (the model was only asked for what they left empty)
     rules = json.loads(subprocess.run(

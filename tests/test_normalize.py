@@ -13,7 +13,7 @@ from conftest import ORIGINALS
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from extractor.normalize import TextIndex, canonical
+from extractor.core.normalize import TextIndex, canonical
 
 WORDS = [w for p in ORIGINALS for w in re.sub(r"[*<>]|b>", " ", p.read_text()).split()][:1500]
 SEPARATORS = [" ", "\n", " \n\n", "\r\n", " \r\n\r\n", "\n \n", "\t", "  "]
@@ -134,7 +134,7 @@ def test_fast_path_of_canonical_agrees_with_the_index(pieces):
                                                                             " \n\n", "word-"]),
                 max_size=40))
 def test_line_shortcut_builds_the_same_index_as_the_full_scan(pieces):
-    from extractor.normalize import _Builder, _scan, _scan_lines
+    from extractor.core.normalize import _Builder, _scan, _scan_lines
 
     text = "".join(pieces)
     by_lines, full = _Builder(text), _Builder(text)

@@ -10,7 +10,8 @@ import shutil
 
 import pytest
 
-from extractor import baseline, prompts
+from extractor.scoring import baseline
+from extractor.backends.model import prompts
 
 
 def test_prompts_match_every_model_baseline():

@@ -12,11 +12,13 @@ from html.parser import HTMLParser
 import pytest
 from conftest import GOLD, LETTERS
 
-from extractor import evaluate as E
-from extractor import ingest, report, rules
-from extractor.pipeline import Config
-from extractor.schema import Claim, ExtractorInfo
-from extractor.verify import verify
+from extractor.scoring import evaluate as E
+from extractor.core import ingest
+from extractor.scoring import report
+from extractor.backends import rules
+from extractor.config import Config
+from extractor.core.schema import Claim, ExtractorInfo
+from extractor.core.verify import verify
 
 NAME = "001_86ba345343cd3771.txt"
 FOUND = "Acupuncture 2 times a week for 4 weeks:  Upheld"

@@ -5,9 +5,10 @@ the output re-verifies against the letter."""
 import pytest
 from conftest import ALL_LETTERS, gold_for
 
-from extractor import ingest
-from extractor.normalize import canonical
-from extractor.pipeline import Config, extract_document
+from extractor.core import ingest
+from extractor.core.normalize import canonical
+from extractor.config import Config
+from extractor.pipeline import extract_document
 
 SCALARS = ["case_number", "date_assigned", "decision_date", "ur_denial_date",
            "application_received", "priority", "outcome"]

@@ -8,10 +8,10 @@ import sqlite3
 import pytest
 from conftest import LETTERS, ORIGINALS
 
-from extractor import store
+from extractor.batch import store
 from extractor.pipeline import extract_path
-from extractor.schema import Record
-from extractor.store import Letter, Store, StoreError
+from extractor.core.schema import Record
+from extractor.batch.store import Letter, Store, StoreError
 
 MULTI = LETTERS / "003_a451431fba358ec9.txt"  # 4 items, medications, subspecialty-free
 ONE = LETTERS / "001_86ba345343cd3771.txt"    # 3 items, a subspecialty

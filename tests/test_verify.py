@@ -4,9 +4,9 @@ agree with its quote, failures land in `rejected` with a reason."""
 import pytest
 from conftest import LETTERS
 
-from extractor import ingest
-from extractor.schema import Claim, ExtractorInfo
-from extractor.verify import verify
+from extractor.core import ingest
+from extractor.core.schema import Claim, ExtractorInfo
+from extractor.core.verify import verify
 
 LETTER_000 = LETTERS / "000_5af06fd8d99aadee.txt"
 LETTER_001 = LETTERS / "001_86ba345343cd3771.txt"
@@ -110,7 +110,7 @@ def test_claims_that_cannot_be_accepted(field, value, reason):
 def test_outcome_partially_overturned_from_mixed_decisions():
     text = LETTER_001.read_text().replace("for 4 weeks:  Upheld", "for 4 weeks:  Overturned")
     doc = ingest.from_text(text, "x.txt", "text", "0" * 64)
-    from extractor import rules
+    from extractor.backends import rules
     claims, _ = rules.extract(doc)
     record = verify(doc, claims, RULES)
     assert [i.decision for i in record.items] == ["upheld", "overturned", "upheld"]

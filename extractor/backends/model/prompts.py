@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from extractor.errors import UsageError
+from extractor.resources import data_path
+
 VERSION = "v1"
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = data_path("prompts")
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ def prompts_hash() -> str:
 def load(version: str = VERSION) -> Prompt:
     root = PROMPTS_DIR / version
     if not root.is_dir():
-        raise FileNotFoundError(f"prompt version {version!r} not found in {PROMPTS_DIR}")
+        raise UsageError(f"prompt version {version!r} not found in {PROMPTS_DIR}")
 
     def read(name: str) -> str:
         return (root / name).read_text(encoding="utf-8")

@@ -16,13 +16,13 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from . import answer, cache, grounded, prompts
-from .ingest import Document
-from .llmclient import MODES, ModelError, Request, ask, resolve_mode
-from .normalize import canonical
-from .pipeline import Config
-from .schema import Claim, ExtractorInfo, Record, Rejected, Usage
-from .verify import check, kind_key, verify
+from extractor.backends.model import answer, cache, grounded, prompts
+from extractor.core.ingest import Document
+from extractor.backends.model.client import MODES, ModelError, Request, ask, resolve_mode
+from extractor.core.normalize import canonical
+from extractor.config import Config
+from extractor.core.schema import Claim, ExtractorInfo, Record, Rejected, Usage
+from extractor.core.verify import check, kind_key, verify
 
 __all__ = ["ModelError", "extract_hybrid", "extract_record"]
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import copy
 import re
 
-from .ingest import Document
-from .rules import CREDENTIALS, ISSUES, LABELS, SUMMARY
-from .schema import Claim
-from .verify import check
+from extractor.core.ingest import Document
+from extractor.backends.rules import CREDENTIALS, ISSUES, LABELS, SUMMARY
+from extractor.core.schema import Claim
+from extractor.core.verify import check
 
 LONG_FIELDS = ("claims_administrator_guideline", "maximus_guideline", "rationale")
 SHORT_WORDS = 12          # a short piece (names, treatments) has at most this many words
@@ -79,7 +79,7 @@ class _Pool:
 
 
 def _clean(line: str) -> str:
-    from .normalize import canonical
+    from extractor.core.normalize import canonical
     return canonical(line)
 
 

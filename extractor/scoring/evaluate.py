@@ -38,14 +38,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import ingest
-from .normalize import canonical
-from .pipeline import Config, extract_document
-from .schema import Record
-from .verify import DATE, INT, KINDS, TEXT, WORD
+from extractor.core import ingest
+from extractor.resources import data_path
+from extractor.core.normalize import canonical
+from extractor.config import Config
+from extractor.pipeline import extract_document
+from extractor.core.schema import Record
+from extractor.core.verify import DATE, INT, KINDS, TEXT, WORD
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "evals" / "fixtures"
+FIXTURES = data_path("fixtures")  # packaged; the repo's evals/fixtures in a checkout
 MATCH_THRESHOLD = 0.5
 BOOL = "bool"
 
@@ -348,7 +349,7 @@ def fixtures_hash(fixtures: Path) -> str:
 
 def prompts_hash() -> str | None:
     try:
-        from .prompts import prompts_hash as current
+        from extractor.backends.model.prompts import prompts_hash as current
     except ImportError:
         return None
     return current()

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .dates import DATE, find_dates
-from .ingest import Document
-from .schema import Claim
+from extractor.core.dates import DATE, find_dates
+from extractor.core.ingest import Document
+from extractor.core.schema import Claim
 
 # Section headings, upper case as printed (the prose says "clinical case
 # summary" in lower case, which must not count).

@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from .schema import Claim
-from .verify import check
+from extractor.core.schema import Claim
+from extractor.core.verify import check
 
 MAX_ERRORS = 12  # errors listed in a re-ask; more only make the prompt longer
 

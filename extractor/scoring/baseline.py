@@ -9,6 +9,8 @@ can be compared with the other.
 
 from __future__ import annotations
 
+from extractor.errors import BaselineError
+
 import json
 import re
 from dataclasses import dataclass
@@ -18,13 +20,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import evaluate
+from extractor.resources import data_path
+from extractor.scoring import evaluate
 
-BASELINES = evaluate.REPO / "evals" / "baselines"
+BASELINES = data_path("baselines")  # packaged; the repo's evals/baselines in a checkout
 
 
-class BaselineError(Exception):
-    """A baseline or report file that cannot be used. The message is one line."""
 
 
 def baseline_path(backend: str, model: str | None) -> Path:
@@ -170,6 +171,6 @@ def prompt_gate(path: Path, current: str) -> str | None:
 
 def _repo_relative(path: Path) -> str:
     try:
-        return Path(path).resolve().relative_to(evaluate.REPO).as_posix()
+        return Path(path).resolve().relative_to(Path.cwd()).as_posix()
     except ValueError:
         return str(path)

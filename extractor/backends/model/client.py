@@ -10,6 +10,8 @@ caller can let the verifier sort the good values from the bad afterwards.
 
 from __future__ import annotations
 
+from extractor.errors import ModelError
+
 import logging
 import os
 import time
@@ -30,8 +32,6 @@ _probed: dict[str, str] = {}
 logging.getLogger("instructor").addHandler(logging.NullHandler())
 
 
-class ModelError(Exception):
-    """The model could not be asked (unreachable server, bad key, cache miss offline)."""
 
 
 class StopAsking(Exception):

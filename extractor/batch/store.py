@@ -22,6 +22,8 @@ once released, is never edited: later changes are new migrations.
 
 from __future__ import annotations
 
+from extractor.errors import StoreError
+
 import csv
 import json
 import re
@@ -36,13 +38,11 @@ from typing import IO, Self
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from .schema import Record
+from extractor.core.schema import Record
 
 BUSY_TIMEOUT_S = 60  # another batch's transaction is a few ms; a migration a few seconds
 
 
-class StoreError(Exception):
-    """The database cannot be used. The message is one line."""
 
 
 # -- migrations -----------------------------------------------------------

@@ -6,6 +6,8 @@ translation, so `text[start:end]` is what the letter says.
 
 from __future__ import annotations
 
+from extractor.errors import IngestError
+
 import bisect
 import hashlib
 import io
@@ -14,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .normalize import TextIndex
+from extractor.core.normalize import TextIndex
 
 SUPPORTED = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
              ".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -34,8 +36,6 @@ LANDMARKS = re.compile(
 logging.getLogger("pypdf").setLevel(logging.CRITICAL)
 
 
-class IngestError(Exception):
-    """Input that cannot be read as an IMR letter. The message is one line."""
 
 
 @dataclass

@@ -17,11 +17,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .categories import classify
-from .dates import dates_in, find_dates, is_iso
-from .ingest import Document
-from .normalize import canonical
-from .schema import (
+from extractor.core.categories import classify
+from extractor.core.dates import dates_in, find_dates, is_iso
+from extractor.core.ingest import Document
+from extractor.core.normalize import canonical
+from extractor.core.schema import (
     Claim,
     Evidence,
     ExtractorInfo,

@@ -15,6 +15,8 @@ Key: see `call_key`. Two choices keep recorded replays valid on other machines:
 
 from __future__ import annotations
 
+from extractor.errors import CacheError
+
 import hashlib
 import json
 import os
@@ -25,7 +27,7 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from .llmclient import ModelError
+from extractor.backends.model.client import ModelError
 
 SCHEMA_VERSION = 1
 KEY_VERSION = 1          # bump when the key's parts change meaning
@@ -74,8 +76,6 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["calls"].create_index(["letter_sha256"])
 
 
-class CacheError(ModelError):
-    """The cache file cannot be used. A ModelError, so callers report it the same way."""
 
 
 MIGRATIONS = [_v1]  # MIGRATIONS[i] upgrades the file from version i to i + 1

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import evaluate
+from extractor.scoring import evaluate
 
 
 # -- terminal ---------------------------------------------------------------------------

@@ -50,10 +50,12 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from . import ingest, store
-from .ingest import IngestError
-from .pipeline import Config, extract_document
-from .store import Letter, Store, StoreError
+from extractor.core import ingest
+from extractor.batch import store
+from extractor.core.ingest import IngestError
+from extractor.config import Config
+from extractor.pipeline import extract_document
+from extractor.batch.store import Letter, Store, StoreError
 
 SUFFIXES = frozenset(ingest.SUPPORTED)
 DEFAULT_MODEL_CONCURRENCY = 4
@@ -182,7 +184,7 @@ def extractor_info(config: Config) -> dict:
     """backend/model/prompt_version: what a stored result depends on."""
     if config.backend == "rules":
         return {"backend": "rules", "model": None, "prompt_version": None}
-    from . import prompts  # only model backends have a prompt
+    from extractor.backends.model import prompts  # only model backends have a prompt
 
     return {"backend": config.backend, "model": config.model,
             "prompt_version": prompts.load().version}
@@ -377,7 +379,7 @@ def _executor(rules: bool, workers: int) -> Executor:
     # forkserver: workers start from a clean, thread-free process with the
     # extractor already imported (plain fork is unsafe once threads exist).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["extractor.batch"])
+    context.set_forkserver_preload(["extractor.batch.run"])
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                initargs=(os.getpid(),))
 

@@ -1,0 +1,23 @@
+"""How to extract: the one settings object every stage reads (and none writes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Config:
+    """How to extract. Model settings are ignored by the rules backend."""
+
+    backend: str = "rules"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    mode: str | None = None          # instructor mode: json_object | json_schema | tools | auto
+    grounded: bool = False           # constrained decoding: text fields chosen from letter segments
+    cache_path: str | None = None
+    use_cache: bool = True
+    offline: bool = False
+    max_attempts: int = 3
+    max_tokens: int = 20000          # per-letter budget over all attempts
+    extra: dict = field(default_factory=dict)

@@ -1,0 +1,34 @@
+"""One exception hierarchy. Every error a user can cause or meet is an `ImrError`
+whose message is one line; the CLI maps the class to an exit code in one place
+(`cli.EXIT_CODES`) and the service to an HTTP status."""
+
+from __future__ import annotations
+
+
+class ImrError(Exception):
+    """Base: a problem to report in one line, never as a traceback."""
+
+
+class IngestError(ImrError):
+    """Input that cannot be read as an IMR letter (missing, empty, binary, too big...)."""
+
+
+class ModelError(ImrError):
+    """The model could not be asked (unreachable server, bad key, cache miss offline)."""
+
+
+class CacheError(ModelError):
+    """The call cache cannot be used. A ModelError: callers report it the same way."""
+
+
+class StoreError(ImrError):
+    """The results database cannot be used."""
+
+
+class BaselineError(ImrError):
+    """A baseline or eval report file that cannot be used."""
+
+
+class UsageError(ImrError):
+    """Options that do not fit together, or a missing default the user must give."""
+
