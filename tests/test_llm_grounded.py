@@ -62,7 +62,8 @@ def test_llama_cpp_compiles_the_grounded_schema_into_a_grammar(path):
     code = (
         "import json, sys\n"
         "from llama_cpp import llama_chat_format\n"
-        "from extractor import answer, grounded, ingest\n"
+        "from extractor.backends.model import answer, grounded\n"
+        "from extractor.core import ingest\n"
         f"doc = ingest.load({str(path)!r})\n"
         "schema = grounded.schema(answer.answer_model().model_json_schema(), doc)\n"
         "fmt = json.loads(json.dumps({'type': 'json_object', 'schema': schema}))\n"

@@ -16,10 +16,9 @@ from extractor.backends.model import prompts
 
 def test_prompts_match_every_model_baseline():
     paths = baseline.model_baselines()
-    if not paths:
-        pytest.skip("no llm/hybrid baseline in evals/baselines yet: record one with "
-                    "`imr-extract eval --backend llm --model smollm2-135m --cache "
-                    "cache/calls.db --letters '00*' --save-baseline`")
+    assert paths, ("no llm/hybrid baseline in evals/baselines: record one with "
+                   "`imr-extract eval --backend llm --model smollm2-135m --cache "
+                   "cache/calls.db --letters '00*' --save-baseline`")
     problems = [p for p in (baseline.prompt_gate(path, prompts.prompts_hash()) for path in paths)
                 if p]
     assert not problems, "\n\n".join(problems)

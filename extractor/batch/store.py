@@ -38,7 +38,8 @@ from typing import IO, Self
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from extractor.core.schema import Record
+from extractor.core.fields import BOOL, DATE, INT, TEXT, WORD
+from extractor.core.schema import FIELDS, Record
 
 BUSY_TIMEOUT_S = 60  # another batch's transaction is a few ms; a migration a few seconds
 
@@ -138,17 +139,17 @@ def schema_version(db: Database) -> int:
 
 
 # -- rows -----------------------------------------------------------------
+# Value columns come from the field table: every letter field is a column of
+# `determinations` (lists as JSON), every item field a column of `items`.
+LETTER_FIELDS = [f for f in FIELDS.values() if not f.item]
+ITEM_FIELDS = [f for f in FIELDS.values() if f.item]
+ROW_FIELDS = [f for f in FIELDS.values() if f.spec.rows]  # reviewer specialties, one row each
 COLUMNS = {
     "determinations": (
-        "sha256", "case_number", "date_assigned", "decision_date", "ur_denial_date",
-        "application_received", "priority", "patient_age", "patient_sex", "date_of_injury",
-        "reviewer_specialties", "reviewer_subspecialties", "licensed_states", "diagnoses",
-        "outcome", "items", "rejected", "warnings", "backend", "model", "prompt_version",
-        "prompt_tokens", "completion_tokens", "record_json"),
-    "items": (
-        "sha256", "item", "treatment", "decision", "medically_necessary", "category",
-        "quantity", "medication_name", "medication_strength", "claims_administrator_guideline",
-        "maximus_guideline", "rationale"),
+        "sha256", *(f.column for f in LETTER_FIELDS), "items", "rejected", "warnings",
+        "backend", "model", "prompt_version", "prompt_tokens", "completion_tokens",
+        "record_json"),
+    "items": ("sha256", "item", *(f.column for f in ITEM_FIELDS)),
     "evidence": ("sha256", "field", "item", "quote", "quote_start", "quote_end", "match_level"),
     "rejected": ("sha256", "field", "item", "value", "quote", "reason"),
     "specialties": ("sha256", "kind", "name"),
@@ -162,6 +163,7 @@ UPSERT_LETTER = (
     f"values ({', '.join('?' * len(LETTER_COLUMNS))}) on conflict(sha256) do update set "
     + ", ".join(f"{c} = excluded.{c}" for c in LETTER_COLUMNS[1:]))
 _ITEM = re.compile(r"items\[(\d+)\]")
+_SQL_TYPES = {TEXT: "TEXT", DATE: "TEXT", WORD: "TEXT", INT: "INTEGER", BOOL: "INTEGER"}
 
 
 def record_json(record: Record) -> str:
@@ -169,29 +171,31 @@ def record_json(record: Record) -> str:
     return json.dumps(record.model_dump(mode="json"), ensure_ascii=False)
 
 
+def value_at(obj, path: str):
+    """record.patient.age for 'patient.age'; None anywhere along the way gives None."""
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def _cell(f, obj):
+    value = value_at(obj, f.local)
+    return _list(value) if f.is_list else value
+
+
 def record_rows(record: Record) -> dict[str, list[tuple]]:
     """Rows for every table of one extracted letter. Pure, so workers can build them."""
     key, usage, ext = record.source.sha256, record.usage, record.extractor
-    det = (key, record.case_number, record.date_assigned, record.decision_date,
-           record.ur_denial_date, record.application_received, record.priority,
-           record.patient.age, record.patient.sex, record.patient.date_of_injury,
-           _list(record.reviewer.specialties), _list(record.reviewer.subspecialties),
-           _list(record.reviewer.licensed_states), _list(record.diagnoses), record.outcome,
-           len(record.items), len(record.rejected), _list(record.warnings),
-           ext.backend, ext.model, ext.prompt_version,
-           usage.prompt_tokens if usage else None, usage.completion_tokens if usage else None,
-           record_json(record))
-    items = [(key, i, it.treatment, it.decision, it.medically_necessary, it.category,
-              it.quantity, it.medication.name if it.medication else None,
-              it.medication.strength if it.medication else None,
-              it.claims_administrator_guideline, it.maximus_guideline, it.rationale)
-             for i, it in enumerate(record.items)]
+    det = (key, *(_cell(f, record) for f in LETTER_FIELDS), len(record.items),
+           len(record.rejected), _list(record.warnings), ext.backend, ext.model,
+           ext.prompt_version, usage.prompt_tokens if usage else None,
+           usage.completion_tokens if usage else None, record_json(record))
+    items = [(key, i, *(_cell(f, it) for f in ITEM_FIELDS)) for i, it in enumerate(record.items)]
     evidence = [(key, ev.field, _item_of(ev.field), ev.quote, ev.start, ev.end, ev.match)
                 for ev in record.evidence]
     rejected = [(key, r.field, _item_of(r.field), json.dumps(r.value, ensure_ascii=False),
                  r.quote, r.reason) for r in record.rejected]
-    specialties = [(key, "specialty", s) for s in record.reviewer.specialties]
-    specialties += [(key, "subspecialty", s) for s in record.reviewer.subspecialties]
+    specialties = [(key, f.spec.rows, name) for f in ROW_FIELDS for name in value_at(record, f.path)]
     return {"determinations": [det], "items": items, "evidence": evidence,
             "rejected": rejected, "specialties": specialties}
 
@@ -247,6 +251,22 @@ class Store:
                                 "pragma journal_size_limit = 67108864;")
         self._check_known()
         migrate(self.db, version)
+        if version == SCHEMA_VERSION:
+            self._add_field_columns()
+
+    def _add_field_columns(self) -> None:
+        """A field added to the schema since this file was made gets its column (NULL for
+        letters done before). Migrations above fix the tables; the field table extends them."""
+        if not self._missing_columns():
+            return  # the usual case: no write at all
+        with writing(self.conn) as c:  # looked at again under the lock: another batch may race
+            for table, f in self._missing_columns():
+                c.execute(f"alter table {table} add column [{f.column}] {_SQL_TYPES[f.score]}")
+
+    def _missing_columns(self) -> list:
+        wanted = {"determinations": LETTER_FIELDS, "items": ITEM_FIELDS}
+        return [(table, f) for table, fields in wanted.items()
+                for f in fields if f.column not in self.db[table].columns_dict]
 
     def _check_known(self) -> None:
         known = {step.__name__ for step in STEPS}
@@ -328,14 +348,10 @@ class Store:
 
 
 # -- export ---------------------------------------------------------------
-CSV_COLUMNS = (
-    "sha256", "path", "format", "case_number", "date_assigned", "decision_date",
-    "ur_denial_date", "application_received", "priority", "outcome", "patient_age",
-    "patient_sex", "patient_date_of_injury", "reviewer_specialties", "reviewer_subspecialties",
-    "reviewer_licensed_states", "diagnoses", "backend", "model", "prompt_version",
-    "item", "treatment", "decision", "medically_necessary", "category", "quantity",
-    "medication_name", "medication_strength", "claims_administrator_guideline",
-    "maximus_guideline", "rationale")
+# CSV: letter scalars (shallow first), letter lists, the extractor, then the item's fields.
+CSV_LETTER = sorted(LETTER_FIELDS, key=lambda f: (f.is_list, 0 if f.is_list else f.path.count(".")))
+CSV_COLUMNS = ("sha256", "path", "format", *(f.flat for f in CSV_LETTER), "backend", "model",
+               "prompt_version", "item", *(f.flat for f in ITEM_FIELDS))
 LIST_SEPARATOR = "; "
 
 
@@ -357,19 +373,18 @@ def export_csv(store: Store, out: IO[str]) -> int:
 
 
 def csv_rows(record: Record) -> list[list]:
-    r, src = record, record.source
-    head = [src.sha256, src.path, src.format, r.case_number, r.date_assigned, r.decision_date,
-            r.ur_denial_date, r.application_received, r.priority, r.outcome, r.patient.age,
-            r.patient.sex, r.patient.date_of_injury, *map(LIST_SEPARATOR.join, (
-                r.reviewer.specialties, r.reviewer.subspecialties, r.reviewer.licensed_states,
-                r.diagnoses)), r.extractor.backend, r.extractor.model, r.extractor.prompt_version]
-    if not r.items:
+    src, ext = record.source, record.extractor
+    head = [src.sha256, src.path, src.format,
+            *(_csv_cell(value_at(record, f.path), f.is_list) for f in CSV_LETTER),
+            ext.backend, ext.model, ext.prompt_version]
+    if not record.items:
         return [head + [None] * (len(CSV_COLUMNS) - len(head))]
-    return [head + [i, it.treatment, it.decision, it.medically_necessary, it.category,
-                    it.quantity, it.medication.name if it.medication else None,
-                    it.medication.strength if it.medication else None,
-                    it.claims_administrator_guideline, it.maximus_guideline, it.rationale]
-            for i, it in enumerate(r.items)]
+    return [head + [i, *(value_at(it, f.local) for f in ITEM_FIELDS)]
+            for i, it in enumerate(record.items)]
+
+
+def _csv_cell(value, is_list: bool):
+    return LIST_SEPARATOR.join(value) if is_list else value
 
 
 def _now() -> str:

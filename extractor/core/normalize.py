@@ -115,10 +115,6 @@ class TextIndex:
             return None
         return self.span(n, n + len(q))
 
-    def count(self, quote: str) -> int:
-        q = canonical(quote)
-        return self.norm.count(q) if q else 0
-
 
 def _scan(b: "_Builder", scan: str, lo: int, hi: int) -> None:
     """Feed scan[lo:hi] to the builder, stopping only at candidate spots."""

@@ -7,9 +7,11 @@ verbatim quote that supports it. Only `verify.verify` turns claims into a
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from extractor.core.fields import BOOL, DATE, INT, TEXT, WORD, Spec, build_table
 
 SCHEMA_VERSION = "1"
 
@@ -33,11 +35,8 @@ Format = Literal["text", "markdown", "html", "pdf"]
 Backend = Literal["rules", "llm", "hybrid"]
 MatchLevel = Literal["exact", "normalized"]
 
-# Field kinds drive how the verifier checks that a value agrees with its quote
-# and how the eval harness compares values. One table, used by both.
-DATE_FIELDS = ("date_assigned", "decision_date", "ur_denial_date", "application_received")
-TOP_LEVEL_FIELDS = ("case_number", *DATE_FIELDS, "priority")
-ITEM_TEXT_FIELDS = ("treatment", "claims_administrator_guideline", "maximus_guideline", "rationale")
+# The field table: each value field below carries a `Spec` (fields.py) saying how it is
+# verified, scored, stored and asked of the model. Everything else derives from it.
 
 
 class _Strict(BaseModel):
@@ -58,32 +57,50 @@ class ExtractorInfo(_Strict):
 
 
 class Reviewer(_Strict):
-    specialties: list[str] = Field(default_factory=list)
-    subspecialties: list[str] = Field(default_factory=list)
-    licensed_states: list[str] = Field(default_factory=list)
+    specialties: Annotated[list[str], Spec(
+        TEXT, answer="specialties", rows="specialty",
+        description="Board certifications of the reviewer")] = Field(default_factory=list)
+    subspecialties: Annotated[list[str], Spec(
+        TEXT, answer="subspecialties", rows="subspecialty",
+        description="Subspecialties of the reviewer")] = Field(default_factory=list)
+    licensed_states: Annotated[list[str], Spec(
+        TEXT, answer="licensed_states", column="licensed_states",
+        description="States the reviewer is licensed in")] = Field(default_factory=list)
 
 
 class Patient(_Strict):
-    age: int | None = None
-    sex: Literal["male", "female"] | None = None
-    date_of_injury: str | None = Field(None, description="YYYY-MM-DD")
+    age: Annotated[int | None, Spec(INT, description="Age of the injured worker")] = None
+    sex: Annotated[Literal["male", "female"] | None, Spec(
+        WORD, description="Sex of the injured worker")] = None
+    date_of_injury: Annotated[str | None, Spec(
+        DATE, answer="date_of_injury", column="date_of_injury",
+        description="Date of the work injury")] = Field(None, description="YYYY-MM-DD")
 
 
 class Medication(_Strict):
-    name: str
-    strength: str | None = None
+    name: Annotated[str, Spec(TEXT, description="Drug name of a medication request")]
+    strength: Annotated[str | None, Spec(
+        TEXT, description="Strength with its unit (10/325mg, 25mcg/hr, 1.3%)")] = None
 
 
 class Item(_Strict):
-    treatment: str
-    decision: Decision | None = None
-    medically_necessary: bool | None = None
-    category: Category = "other"
-    quantity: int | None = None
+    treatment: Annotated[str, Spec(TEXT, description="The treatment in dispute, as written")]
+    decision: Annotated[Decision | None, Spec(
+        WORD, gap=True, description="upheld or overturned")] = None
+    medically_necessary: Annotated[bool | None, Spec(
+        score=BOOL, description="Derived: true when overturned")] = None
+    category: Annotated[Category, Spec(
+        score=WORD, description="Derived from the treatment by a keyword table")] = "other"
+    quantity: Annotated[int | None, Spec(INT, description="Count of units requested")] = None
     medication: Medication | None = None
-    claims_administrator_guideline: str | None = None
-    maximus_guideline: str | None = None
-    rationale: str | None = None
+    claims_administrator_guideline: Annotated[str | None, Spec(
+        TEXT, gap=True, long=True,
+        description="Guideline the claims administrator based its decision on")] = None
+    maximus_guideline: Annotated[str | None, Spec(
+        TEXT, gap=True, long=True,
+        description="Guideline the IMR reviewer based the decision on")] = None
+    rationale: Annotated[str | None, Spec(
+        TEXT, gap=True, long=True, description="The reviewer's decision rationale")] = None
 
 
 class Evidence(_Strict):
@@ -114,17 +131,23 @@ class Record(_Strict):
     schema_version: Literal["1"] = SCHEMA_VERSION
     source: Source
     extractor: ExtractorInfo
-    case_number: str | None = None
-    date_assigned: str | None = None
-    decision_date: str | None = None
-    ur_denial_date: str | None = None
-    application_received: str | None = None
-    priority: Literal["standard", "expedited"] | None = None
+    case_number: Annotated[str | None, Spec(
+        TEXT, shape=r"[A-Z]{2}\d{2}-\d{4,8}", description="IMR case number (CM14-0037910)")] = None
+    date_assigned: Annotated[str | None, Spec(DATE, description="Date assigned")] = None
+    decision_date: Annotated[str | None, Spec(DATE, description="Date of the decision")] = None
+    ur_denial_date: Annotated[str | None, Spec(
+        DATE, description="Date of the utilization review denial")] = None
+    application_received: Annotated[str | None, Spec(
+        DATE, description="Date the IMR application was received")] = None
+    priority: Annotated[Literal["standard", "expedited"] | None, Spec(
+        WORD, description="Review priority")] = None
     reviewer: Reviewer = Field(default_factory=Reviewer)
     patient: Patient = Field(default_factory=Patient)
-    diagnoses: list[str] = Field(default_factory=list)
+    diagnoses: Annotated[list[str], Spec(
+        TEXT, description="Diagnoses named in the case summary")] = Field(default_factory=list)
     items: list[Item] = Field(default_factory=list)
-    outcome: Outcome | None = None
+    outcome: Annotated[Outcome | None, Spec(
+        score=WORD, description="Derived: upheld, overturned or partially_overturned")] = None
     evidence: list[Evidence] = Field(default_factory=list)
     rejected: list[Rejected] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
@@ -146,3 +169,6 @@ class Claim(BaseModel):
 
 def json_schema() -> dict:
     return Record.model_json_schema()
+
+
+FIELDS = build_table(Record)  # path -> fields.Field: the one field table

@@ -17,46 +17,30 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from extractor.core.categories import classify
+from extractor.core import derive
 from extractor.core.dates import dates_in, find_dates, is_iso
 from extractor.core.ingest import Document
 from extractor.core.normalize import canonical
+from extractor.core.fields import DATE, INT, TEXT, WORD
 from extractor.core.schema import (
+    FIELDS,
     Claim,
     Evidence,
     ExtractorInfo,
     Item,
-    Medication,
     Record,
     Rejected,
     Source,
     Usage,
 )
 
-TEXT, DATE, INT, WORD = "text", "date", "int", "word"
-
-# Field path (indices stripped) -> kind. Also the list of fields an extractor may claim.
-KINDS: dict[str, str] = {
-    "case_number": TEXT,
-    "date_assigned": DATE, "decision_date": DATE, "ur_denial_date": DATE,
-    "application_received": DATE,
-    "priority": WORD,
-    "reviewer.specialties": TEXT, "reviewer.subspecialties": TEXT,
-    "reviewer.licensed_states": TEXT,
-    "patient.age": INT, "patient.sex": WORD, "patient.date_of_injury": DATE,
-    "diagnoses": TEXT,
-    "items.treatment": TEXT, "items.decision": WORD, "items.quantity": INT,
-    "items.medication.name": TEXT, "items.medication.strength": TEXT,
-    "items.claims_administrator_guideline": TEXT, "items.maximus_guideline": TEXT,
-    "items.rationale": TEXT,
-}
-DERIVED = {"items.category", "items.medically_necessary", "outcome"}
-WORDS = {"priority": ("standard", "expedited"), "patient.sex": ("male", "female"),
-         "items.decision": ("upheld", "overturned")}
+# All read from the field table (schema.FIELDS): field path (indices stripped) -> ...
+KINDS: dict[str, str] = {p: f.kind for p, f in FIELDS.items() if not f.derived}
+DERIVED = {p for p, f in FIELDS.items() if f.derived}
+WORDS = {p: f.words for p, f in FIELDS.items() if f.kind == WORD and not f.derived}
 # Text fields with a known shape: letter text of the wrong kind is still wrong.
-SHAPES = {"case_number": re.compile(r"[A-Z]{2}\d{2}-\d{4,8}")}
-LIST_FIELDS = {"reviewer.specialties", "reviewer.subspecialties", "reviewer.licensed_states",
-               "diagnoses"}
+SHAPES = {p: f.shape for p, f in FIELDS.items() if f.shape}
+LIST_FIELDS = {p for p, f in FIELDS.items() if f.is_list}
 
 _PATH = re.compile(r"^(?P<base>[a-z_]+(?:\.[a-z_]+)?)(?:\[(?P<i>\d+)\])?(?P<rest>(?:\.[a-z_]+)*)$")
 
@@ -121,6 +105,13 @@ def _agree_text(doc, claim, key, span) -> Checked | str:
     if inner is None:
         return "value is not the letter's words in its quote"
     return Checked(claim.field, value, _evidence(doc, claim.field, claim.value.strip(), inner))
+
+
+def is_letter_text(doc: Document, text: str) -> bool:
+    """Would `text` verify as a text value quoting itself (whole words of the letter)?"""
+    value = canonical(text)
+    span = doc.index.find(text) if value else None
+    return span is not None and _find_within(doc, value, span) is not None
 
 
 def _find_within(doc: Document, value: str, span: tuple[int, int]) -> tuple[int, int] | None:
@@ -238,7 +229,7 @@ def verify(doc: Document, claims: list[Claim], extractor: ExtractorInfo,
     _fill_scalars(record, scalars)
     _fill_lists(record, lists)
     _fill_items(record, items, item_claims)
-    _derive_outcome(record)
+    derive.letter_values(record)
     return record
 
 
@@ -282,81 +273,56 @@ def _fill_lists(record: Record, lists: dict[str, list[Checked]]) -> None:
             record.evidence.append(c.evidence)
 
 
+# An item (or a nested object such as its medication) exists only when every
+# required field of it verified; claims for the rest of it are then rejected.
+ITEM_REQUIRED = [p for p, f in FIELDS.items() if f.item and f.required and p.count(".") == 1]
+
+
 def _fill_items(record: Record, items: dict[int, dict[str, Checked]],
                 item_claims: dict[int, list[Claim]]) -> None:
     for index in sorted(set(items) | set(item_claims)):
         fields = items.get(index, {})
-        treatment = fields.get("items.treatment")
-        if treatment is None:
+        missing = [p for p in ITEM_REQUIRED if p not in fields]
+        if missing:
+            need = missing[0].removeprefix("items.")
             for claim in item_claims.get(index, []):
-                if not claim.field.endswith(".treatment"):
-                    record.rejected.append(_rejected(claim, "item has no verified treatment"))
+                if kind_key(claim.field)[0] not in ITEM_REQUIRED:
+                    record.rejected.append(_rejected(claim, f"item has no verified {need}"))
             continue
         record.items.append(_build_item(len(record.items), fields, record))
 
 
 def _build_item(j: int, fields: dict[str, Checked], record: Record) -> Item:
-    def value(name):
-        c = fields.get(f"items.{name}")
-        return c.value if c else None
-
-    item = Item(treatment=value("treatment"), decision=value("decision"),
-                quantity=value("quantity"),
-                claims_administrator_guideline=value("claims_administrator_guideline"),
-                maximus_guideline=value("maximus_guideline"), rationale=value("rationale"))
+    values: dict = {}
     for key, c in fields.items():
-        if key == "items.medication.strength" and "items.medication.name" not in fields:
-            record.rejected.append(Rejected(field=c.field, value=c.value, quote=c.evidence.quote,
-                                            reason="medication strength without a verified name"))
+        local = FIELDS[key].local
+        lacking = _lacking(key, fields)
+        if lacking:
+            *parent, leaf = local.split(".")
+            record.rejected.append(Rejected(
+                field=c.field, value=c.value, quote=c.evidence.quote,
+                reason=f"{' '.join(parent)} {leaf} without a verified {lacking}"))
             continue
-        c.evidence.field = f"items[{j}]." + key.removeprefix("items.")
+        _put(values, local.split("."), c.value)
+        c.evidence.field = f"items[{j}].{local}"
         record.evidence.append(c.evidence)
-    if "items.medication.name" in fields:
-        item.medication = Medication(name=value("medication.name"),
-                                     strength=value("medication.strength"))
-    _derive_item(j, item, fields, record)
+    item = Item(**values)
+    derive.item_values(j, item, fields, record)
     return item
 
 
-def _derive_item(j: int, item: Item, fields: dict[str, Checked], record: Record) -> None:
-    decision = fields.get("items.decision")
-    if decision is not None:
-        item.medically_necessary = item.decision == "overturned"
-        record.evidence.append(decision.evidence.model_copy(
-            update={"field": f"items[{j}].medically_necessary"}))
-    treatment = fields["items.treatment"].evidence
-    category, span = classify(item.treatment, item.medication is not None)
-    item.category = category
-    ev = treatment
-    if span is not None:
-        ev = _locate(treatment, item.treatment[span[0]:span[1]])
-    elif item.medication is not None:
-        ev = fields["items.medication.name"].evidence
-    record.evidence.append(ev.model_copy(update={"field": f"items[{j}].category"}))
+def _lacking(key: str, fields: dict[str, Checked]) -> str | None:
+    """The required sibling a nested value lacks ('name' for a strength with no name)."""
+    parent = key.rpartition(".")[0]
+    if parent == "items":
+        return None
+    for path, f in FIELDS.items():
+        if f.required and path.rpartition(".")[0] == parent and path not in fields:
+            return path.rpartition(".")[2]
+    return None
 
 
-def _locate(outer: Evidence, words: str) -> Evidence:
-    """Evidence narrowed to `words` inside an exact span; else the whole span."""
-    i = outer.quote.find(words)
-    if i < 0 or outer.match != "exact":
-        return outer
-    return Evidence(field=outer.field, quote=words, start=outer.start + i,
-                    end=outer.start + i + len(words), match="exact")
-
-
-def _derive_outcome(record: Record) -> None:
-    decisions = [item.decision for item in record.items]
-    if not decisions:
-        return
-    if None in decisions:
-        record.warnings.append("outcome left empty: not every item has a verified decision")
-        return
-    if all(d == "upheld" for d in decisions):
-        record.outcome = "upheld"
-    elif all(d == "overturned" for d in decisions):
-        record.outcome = "overturned"
-    else:
-        record.outcome = "partially_overturned"
-    for ev in list(record.evidence):
-        if ev.field.endswith(".decision"):
-            record.evidence.append(ev.model_copy(update={"field": "outcome"}))
+def _put(values: dict, parts: list[str], value) -> None:
+    for part in parts[:-1]:
+        values = values.setdefault(part, {})
+    values[parts[-1]] = value

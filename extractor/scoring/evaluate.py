@@ -43,24 +43,20 @@ from extractor.resources import data_path
 from extractor.core.normalize import canonical
 from extractor.config import Config
 from extractor.pipeline import extract_document
+from extractor.core.fields import DATE, INT, TEXT, WORD
+from extractor.core.schema import FIELDS as TABLE
 from extractor.core.schema import Record
-from extractor.core.verify import DATE, INT, KINDS, TEXT, WORD
 
 FIXTURES = data_path("fixtures")  # packaged; the repo's evals/fixtures in a checkout
 MATCH_THRESHOLD = 0.5
-BOOL = "bool"
 
-# Scored fields in report order, with the kind that decides how values compare.
-SCALARS = ("case_number", "date_assigned", "decision_date", "ur_denial_date",
-           "application_received", "priority", "patient.age", "patient.sex",
-           "patient.date_of_injury", "outcome")
-SETS = ("reviewer.specialties", "reviewer.subspecialties", "reviewer.licensed_states",
-        "diagnoses")
-ITEM_FIELDS = ("treatment", "decision", "medically_necessary", "category", "quantity",
-               "medication.name", "medication.strength", "claims_administrator_guideline",
-               "maximus_guideline", "rationale")
+# Scored fields in report order (from the field table), with the kind that decides how
+# values compare.
+SCALARS = tuple(p for p, f in TABLE.items() if not f.item and not f.is_list)
+SETS = tuple(p for p, f in TABLE.items() if not f.item and f.is_list)
+ITEM_FIELDS = tuple(f.local for f in TABLE.values() if f.item)
 FIELDS = (*SCALARS, *SETS, "items", *(f"items.{f}" for f in ITEM_FIELDS))
-KIND = {**KINDS, "outcome": WORD, "items.category": WORD, "items.medically_necessary": BOOL}
+KIND = {p: f.score for p, f in TABLE.items()}
 
 
 # -- counting ---------------------------------------------------------------------------
@@ -221,9 +217,7 @@ def emitted_paths(record: Record) -> list[str]:
     data = record.model_dump(mode="json")
     paths = [f for f in SCALARS if get(data, f) is not None]
     for f in SETS:
-        base = f.split(".")[-1] if f != "diagnoses" else f
-        prefix = "reviewer." if f != "diagnoses" else ""
-        paths += [f"{prefix}{base}[{k}]" for k in range(len(get(data, f) or []))]
+        paths += [f"{f}[{k}]" for k in range(len(get(data, f) or []))]
     for j, item in enumerate(data["items"]):
         paths += [f"items[{j}].{f}" for f in ITEM_FIELDS if get(item, f) is not None]
     return paths

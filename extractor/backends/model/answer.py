@@ -22,7 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from extractor.core.schema import Claim
+from extractor.core.fields import DATE, INT, TEXT, WORD
+from extractor.core.schema import FIELDS, Claim
 from extractor.core.verify import check
 
 MAX_ERRORS = 12  # errors listed in a re-ask; more only make the prompt longer
@@ -51,58 +52,32 @@ class CountFact(_Fact):
     quote: str | None = None
 
 
-class PriorityFact(_Fact):
-    value: Literal["standard", "expedited"] | None = None
-    quote: str | None = None
+# -- the answer shape, derived from the field table ----------------------------
+_BY_KIND = {TEXT: Fact, DATE: DateFact, INT: CountFact}
 
 
-class SexFact(_Fact):
-    value: Literal["male", "female"] | None = None
-    quote: str | None = None
+def _fact_type(f) -> type[_Fact]:
+    """Fact model for one field: by kind; a word field gets a Literal of its words."""
+    if f.kind != WORD:
+        return _BY_KIND[f.kind]
+    name = f.path.rpartition(".")[2].capitalize() + "Fact"  # items.decision -> DecisionFact
+    return create_model(name, __base__=_Fact, value=(Literal[f.words] | None, None),
+                        quote=(str | None, None))
 
 
-class DecisionFact(_Fact):
-    value: Literal["upheld", "overturned"] | None = None
-    quote: str | None = None
+def _slot(f) -> tuple[Any, Any]:
+    fact = _fact_type(f)
+    return (list[fact], []) if f.is_list else (fact | None, None)
 
 
-class ItemAnswer(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    treatment: Fact | None = None
-    decision: DecisionFact | None = None
-    quantity: CountFact | None = None
-    medication_name: Fact | None = None
-    medication_strength: Fact | None = None
-    claims_administrator_guideline: Fact | None = None
-    maximus_guideline: Fact | None = None
-    rationale: Fact | None = None
-
-
-# Answer key -> record field path; lists take an index, items a sub-path.
-PATHS = {
-    "case_number": "case_number", "date_assigned": "date_assigned",
-    "decision_date": "decision_date", "ur_denial_date": "ur_denial_date",
-    "application_received": "application_received", "priority": "priority",
-    "specialties": "reviewer.specialties", "subspecialties": "reviewer.subspecialties",
-    "licensed_states": "reviewer.licensed_states",
-    "patient_age": "patient.age", "patient_sex": "patient.sex",
-    "date_of_injury": "patient.date_of_injury", "diagnoses": "diagnoses", "items": "items",
-}
-ITEM_PATHS = {name: name.replace("medication_", "medication.") for name in ItemAnswer.model_fields}
-
+_ASKED = [f for f in FIELDS.values() if f.answer]
+ItemAnswer = create_model("ItemAnswer", __config__=ConfigDict(extra="ignore"),
+                          **{f.answer: _slot(f) for f in _ASKED if f.item})
+# Answer key -> record field path (items: path inside the item).
+PATHS = {f.answer: f.path for f in _ASKED if not f.item} | {"items": "items"}
+ITEM_PATHS = {f.answer: f.local for f in _ASKED if f.item}
 _FIELDS: dict[str, tuple[Any, Any]] = {
-    "case_number": (Fact | None, None),
-    **{name: (DateFact | None, None) for name in
-       ("date_assigned", "decision_date", "ur_denial_date", "application_received")},
-    "priority": (PriorityFact | None, None),
-    **{name: (list[Fact], []) for name in ("specialties", "subspecialties", "licensed_states")},
-    "patient_age": (CountFact | None, None),
-    "patient_sex": (SexFact | None, None),
-    "date_of_injury": (DateFact | None, None),
-    "diagnoses": (list[Fact], []),
-    "items": (list[ItemAnswer], []),
-}
+    **{f.answer: _slot(f) for f in _ASKED if not f.item}, "items": (list[ItemAnswer], [])}
 FIELD_NAMES = tuple(_FIELDS)
 
 

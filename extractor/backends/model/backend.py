@@ -21,13 +21,12 @@ from extractor.core.ingest import Document
 from extractor.backends.model.client import MODES, ModelError, Request, ask, resolve_mode
 from extractor.core.normalize import canonical
 from extractor.config import Config
-from extractor.core.schema import Claim, ExtractorInfo, Record, Rejected, Usage
+from extractor.core.schema import FIELDS, Claim, ExtractorInfo, Record, Rejected, Usage
 from extractor.core.verify import check, kind_key, verify
 
 __all__ = ["ModelError", "extract_hybrid", "extract_record"]
 
 CALL_MAX_TOKENS = 1024    # completion cap per call (Config.extra / IMR_EXTRACT_CALL_MAX_TOKENS)
-ITEM_GAPS = ("decision", "claims_administrator_guideline", "maximus_guideline", "rationale")
 
 
 @dataclass
@@ -64,18 +63,20 @@ def _finish(doc, config, backend, claims, out: Outcome, warnings) -> Record:
 
 
 def missing_fields(record: Record) -> tuple[str, ...]:
-    """Answer fields the rules left empty (items: none found, or one lacks a core field)."""
-    have = {
-        "specialties": record.reviewer.specialties,
-        "subspecialties": record.reviewer.subspecialties,
-        "licensed_states": record.reviewer.licensed_states,
-        "patient_age": record.patient.age, "patient_sex": record.patient.sex,
-        "date_of_injury": record.patient.date_of_injury,
-        "items": record.items and all(getattr(i, f) is not None
-                                      for i in record.items for f in ITEM_GAPS),
-    }
-    return tuple(name for name in answer.FIELD_NAMES
-                 if not (have[name] if name in have else getattr(record, name)))
+    """Answer fields the rules left empty (items: none found, or one lacks a gap field)."""
+    data = record.model_dump()
+    wanted = [name for name, path in answer.PATHS.items()
+              if name != "items" and not _get(data, path)]
+    gaps = [f.local for f in FIELDS.values() if f.spec.gap]
+    if not data["items"] or any(_get(item, g) is None for item in data["items"] for g in gaps):
+        wanted.append("items")
+    return tuple(name for name in answer.FIELD_NAMES if name in wanted)
+
+
+def _get(data: dict, path: str):
+    for part in path.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
 
 
 def _align_items(doc: Document, rules_claims: list[Claim], claims: list[Claim]) -> list[Claim]:

@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from extractor.backends.model.client import ModelError
 
 SCHEMA_VERSION = 1
 KEY_VERSION = 1          # bump when the key's parts change meaning

@@ -17,10 +17,10 @@ import re
 
 from extractor.core.ingest import Document
 from extractor.backends.rules import CREDENTIALS, ISSUES, LABELS, SUMMARY
-from extractor.core.schema import Claim
-from extractor.core.verify import check
+from extractor.core.schema import FIELDS
+from extractor.core.verify import is_letter_text
 
-LONG_FIELDS = ("claims_administrator_guideline", "maximus_guideline", "rationale")
+LONG_FIELDS = tuple(f.answer for f in FIELDS.values() if f.spec.long)  # item answer keys
 SHORT_WORDS = 12          # a short piece (names, treatments) has at most this many words
 LONG_MIN_WORDS = 4        # a long piece (guidelines, rationales) has at least this many
 MIN_CHARS = 2
@@ -73,8 +73,7 @@ class _Pool:
             return
         self._seen.add(text)
         # a piece cut out of a word (a line break inside it) would never verify
-        if not isinstance(check(self.doc, Claim(field="diagnoses[0]", value=text, quote=text)),
-                          str):
+        if is_letter_text(self.doc, text):
             self.items.append(text)
 
 

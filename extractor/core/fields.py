@@ -1,0 +1,123 @@
+"""The field table: every field of the record, declared once, in the schema.
+
+A field of `schema.Record` carries a `Spec` in its annotation
+(`Annotated[str | None, Spec(verify=TEXT, ...)]`). `build_table` walks the
+record and returns one `Field` per value path; the verifier, the model's answer
+shape, the hybrid's gaps, the grounded pools, the eval's kinds and the store's
+columns are all read from that table. Adding a field to the schema is the whole
+change; the stages pick it up (tests/test_fields.py adds one and follows it).
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+# How a value is checked against its quote (and compared in the eval).
+TEXT, DATE, INT, WORD, BOOL = "text", "date", "int", "word", "bool"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the schema says about one field. Unset parts follow the defaults below."""
+
+    verify: str | None = None         # TEXT | DATE | INT | WORD; None: derived by the verifier
+    score: str | None = None          # eval comparison kind [default: the verify kind]
+    description: str = ""             # what the value is (JSON Schema, docs, prompts)
+    answer: str | None = None         # key in the model's flat answer [default: path, '_'-joined]
+    column: str | None = None         # store column [default: path, '_'-joined]
+    shape: str | None = None          # a text value must match this pattern in full
+    gap: bool = False                 # hybrid: an item without it is asked of the model
+    long: bool = False                # grounded decoding: a long piece (guideline, rationale)
+    rows: str | None = None           # store: also one row per value in `specialties`, this kind
+
+
+@dataclass(frozen=True)
+class Field:
+    """One row of the table: a value path of the record and everything derived from it."""
+
+    path: str                          # 'patient.age', 'items.medication.name'
+    spec: Spec
+    is_list: bool                      # a list of values (each element is one claim)
+    words: tuple[str, ...]             # allowed words of a WORD field (from its Literal)
+    required: bool                     # the containing object cannot exist without it
+
+    @property
+    def item(self) -> bool:
+        return self.path.startswith("items.")
+
+    @property
+    def derived(self) -> bool:
+        return self.spec.verify is None
+
+    @property
+    def kind(self) -> str:
+        return self.spec.verify or self.spec.score or WORD
+
+    @property
+    def score(self) -> str:
+        return self.spec.score or self.kind
+
+    @property
+    def local(self) -> str:
+        """Path inside its item ('medication.name'), or the whole path for letter fields."""
+        return self.path.removeprefix("items.")
+
+    @property
+    def answer(self) -> str | None:
+        if self.derived:
+            return None
+        return self.spec.answer or self.local.replace(".", "_")
+
+    @property
+    def column(self) -> str:
+        return self.spec.column or self.local.replace(".", "_")
+
+    @property
+    def flat(self) -> str:
+        """The path '_'-joined: the CSV column name."""
+        return self.local.replace(".", "_")
+
+    @property
+    def shape(self) -> re.Pattern | None:
+        return re.compile(self.spec.shape) if self.spec.shape else None
+
+
+def build_table(model: type[BaseModel], prefix: str = "") -> dict[str, Field]:
+    """Every annotated field of `model` and its nested models, in declaration order."""
+    table: dict[str, Field] = {}
+    for name, info in model.model_fields.items():
+        path = prefix + name
+        inner, is_list = _unwrap(info.annotation)
+        spec = next((m for m in info.metadata if isinstance(m, Spec)), None)
+        if spec is not None:
+            table[path] = Field(path, spec, is_list, _words(inner), info.is_required())
+        elif isinstance(inner, type) and issubclass(inner, BaseModel):
+            table.update(build_table(inner, path + "."))
+    return table
+
+
+def _unwrap(annotation) -> tuple[object, bool]:
+    """(the type inside Optional/list, whether it was a list)."""
+    is_list = False
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0] if len(args) == 1 else annotation
+            if len(args) != 1:
+                return annotation, is_list
+        elif origin is list:
+            annotation, is_list = typing.get_args(annotation)[0], True
+        else:
+            return annotation, is_list
+
+
+def _words(inner) -> tuple[str, ...]:
+    if typing.get_origin(inner) is typing.Literal:
+        return tuple(typing.get_args(inner))
+    return ()
