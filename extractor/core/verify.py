@@ -149,15 +149,23 @@ def _agree_int(doc, claim, key, span) -> Checked | str:
         value = _as_int(claim.value)
     except ValueError:
         return f"expected a whole number, got {claim.value!r}"
-    text = _quote_text(doc, span)
-    for _, m in reversed(find_dates(text)):  # digits inside dates are not counts
-        text = text[:m.start()] + " " + text[m.end():]
-    numbers = _NUMBER.findall(text)
-    if not numbers:
+    number = _NUMBER.search(_without_dates(_quote_text(doc, span)))
+    if not number:
         return "quote contains no number"
-    if int(numbers[0]) != value:
-        return f"quote says {numbers[0]}, not {value}"
+    if int(number.group()) != value:
+        return f"quote says {number.group()}, not {value}"
     return Checked(claim.field, value, _evidence(doc, claim.field, claim.quote, span))
+
+
+def _without_dates(text: str) -> str:
+    """Each date replaced by a space: digits inside dates are not counts. One
+    join, not a copy of the text per date."""
+    parts, pos = [], 0
+    for _, m in find_dates(text):
+        parts += [text[pos:m.start()], " "]
+        pos = m.end()
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def _as_int(value: Any) -> int:
