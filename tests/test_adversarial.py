@@ -23,6 +23,8 @@ from hypothesis import strategies as st
 from extractor.config import Config
 from extractor.core import ingest
 from extractor.errors import IngestError
+from extractor.core.schema import Claim
+from extractor.core.verify import _occurrences, check
 from extractor.pipeline import extract_document
 
 SMALL, BIG = 20_000, 80_000      # characters of hostile content
@@ -118,6 +120,33 @@ def test_fifty_thousand_crlf_blank_lines_through_the_cli(cli, tmp_path):
     result = cli("extract", "--compact", path, timeout=120)  # was ~40 s before the fix
     assert result.returncode == 0, result.stderr
     assert '"decision": "upheld"' in result.stdout
+
+
+# -- a model may claim anything: the verifier's search stays linear ----------------------
+def _check_periodic_claim(size: int) -> float:
+    """A claimed value of `size` a's quoting twice as many, inside one long word: every
+    occurrence of the value cuts the word, so each must be looked at."""
+    doc = ingest.from_bytes(worstcases.letter("word of letters", 2 * size), "word.txt")
+    claim = Claim(field="items[0].treatment", value="a" * size, quote="a" * 2 * size)
+    start = time.process_time()
+    assert check(doc, claim) == "value is not the letter's words in its quote"
+    return time.process_time() - start
+
+
+def test_verifying_a_periodic_value_is_linear():
+    t_small = min(_check_periodic_claim(5_000) for _ in range(RUNS))
+    t_big = min(_check_periodic_claim(20_000) for _ in range(RUNS))
+    assert t_big / max(t_small, 1e-4) < GROWTH_BOUND
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text("ab ", max_size=60), value=st.text("ab ", min_size=1, max_size=5),
+       lo=st.integers(0, 60), width=st.integers(0, 60))
+def test_occurrences_finds_every_overlapping_occurrence(text, value, lo, width):
+    lo = min(lo, len(text))
+    hi = min(len(text), lo + width)
+    naive = [i for i in range(lo, hi - len(value) + 1) if text.startswith(value, i)]
+    assert list(_occurrences(text, value, lo, hi)) == naive
 
 
 # -- pumped strings: hypothesis picks the unit that is repeated ---------------------------

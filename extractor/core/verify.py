@@ -118,14 +118,47 @@ def _find_within(doc: Document, value: str, span: tuple[int, int]) -> tuple[int,
     """Raw span of `value` as whole words inside raw span `span`, or None."""
     norm = doc.index.norm
     lo, hi = doc.index.norm_pos(span[0]), doc.index.norm_pos(span[1])
-    n = norm.find(value, lo)
-    while 0 <= n and n + len(value) <= hi:
+    for n in _occurrences(norm, value, lo, hi):
         before = norm[n - 1] if n > 0 else " "
         after = norm[n + len(value)] if n + len(value) < len(norm) else " "
         if not (_word_edge(before, value[0]) or _word_edge(after, value[-1])):
             return doc.index.span(n, n + len(value))
-        n = norm.find(value, n + 1)
     return None
+
+
+FIND_TRIES = 8
+
+
+def _occurrences(text: str, value: str, lo: int, hi: int):
+    """Start of every occurrence of value inside text[lo:hi], overlapping ones too.
+    str.find for the first few; then one linear pass (Knuth-Morris-Pratt), because
+    finding again from the next character costs len(value) each time on a periodic
+    value ('aaaa' inside a long word of a's): quadratic."""
+    n = text.find(value, lo, hi)
+    for _ in range(FIND_TRIES):
+        if n < 0:
+            return
+        yield n
+        n = text.find(value, n + 1, hi)
+    if n >= 0:
+        yield from _kmp(text, value, n, hi)
+
+
+def _kmp(text: str, value: str, lo: int, hi: int):
+    fail, k = [0] * len(value), 0
+    for i in range(1, len(value)):
+        while k and value[i] != value[k]:
+            k = fail[k - 1]
+        k += value[i] == value[k]
+        fail[i] = k
+    k = 0
+    for i in range(lo, hi):
+        while k and text[i] != value[k]:
+            k = fail[k - 1]
+        k += text[i] == value[k]
+        if k == len(value):
+            yield i - k + 1
+            k = fail[k - 1]
 
 
 def _word_edge(outside: str, inside: str) -> bool:
