@@ -149,6 +149,21 @@ def test_occurrences_finds_every_overlapping_occurrence(text, value, lo, width):
     assert list(_occurrences(text, value, lo, hi)) == naive
 
 
+def _parse_blank_reply(size: int) -> float:
+    from extractor.backends.model.answer import answer_model, parse_reply
+
+    reply = "```json\n{}" + " " * size + "x"
+    start = time.process_time()
+    parse_reply(reply, answer_model())
+    return time.process_time() - start
+
+
+def test_reading_a_reply_of_blanks_is_linear():
+    t_small = min(_parse_blank_reply(10_000) for _ in range(RUNS))
+    t_big = min(_parse_blank_reply(40_000) for _ in range(RUNS))
+    assert t_big / max(t_small, 1e-4) < GROWTH_BOUND
+
+
 # -- pumped strings: hypothesis picks the unit that is repeated ---------------------------
 TOKENS = [" ", "  ", "\n", "\r\n", "\t", "\f", "a", "Z", "1", "12", "/", "-", ":", ".",
           ",", ";", "*", "**", "_", "<", "<b>", ">", "&", "&amp;", "\u201c", "\u00a0",
