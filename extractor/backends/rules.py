@@ -20,7 +20,7 @@ from extractor.core.dates import DATE, find_dates
 from extractor.core.ingest import Document
 from extractor.core.schema import FIELDS, Claim
 
-LANDMARK = lx.landmark_pattern()
+LANDMARK, SECTION_OF = lx.landmark_pattern()
 # A header value, by the kind of its field: a date, a shaped text, a word.
 _WORDS = {p: re.compile("|".join(f.words), re.I) for p, f in FIELDS.items() if f.words}
 VALUE = {p: DATE if f.kind == "date" else (f.shape or _WORDS[p]) for p, f in FIELDS.items()
@@ -82,7 +82,7 @@ def _sections(norm: str) -> dict[str, tuple[int, int]]:
     summary heading -> the patient is looked for in everything before the items."""
     found: dict[str, tuple[int, int]] = {}
     for m in LANDMARK.finditer(norm):
-        found.setdefault(m.lastgroup, m.span())
+        found.setdefault(SECTION_OF[m.group()], m.span())
     n = len(norm)
     starts = sorted(s for s, _ in found.values())
 
@@ -95,8 +95,8 @@ def _sections(norm: str) -> dict[str, tuple[int, int]]:
     if "issues" in found:
         issues = section("issues", (n, n))
     else:
-        label = lx.ITEM_LABEL.search(norm)
-        issues = (_heading_before(norm, label.start()), n) if label else (n, n)
+        label = next(lx.label_at(lx.ITEM_LABEL, lx.ITEM_NAMES, norm, 0, n), None)
+        issues = (_heading_before(norm, label[1].start()), n) if label else (n, n)
     first = starts[0] if starts else min(n, 1500)
     cred = section("credentials", (0, found.get("summary", (issues[0], 0))[0]))
     return {
@@ -118,8 +118,7 @@ def _heading_before(norm: str, label_at: int) -> int:
 def _header(view: View, bounds: tuple[int, int]) -> None:
     lo, hi = bounds
     norm = view.norm
-    for m in lx.HEADER_LABEL.finditer(norm, lo, hi):
-        path = lx.HEADER_NAMES[m.lastgroup]
+    for path, m in lx.label_at(lx.HEADER_LABEL, lx.HEADER_NAMES, norm, lo, hi):
         at = _skip_cell(norm, m.end())
         value = VALUE[path].match(norm, at, hi)
         if not value:
@@ -324,8 +323,8 @@ def _items(view: View, bounds: tuple[int, int]) -> None:
     'TREATMENT: Upheld', a numbered decision sentence, or a numbered (or plain)
     heading whose decision comes in its own 'Decision:' paragraph."""
     lo, hi = bounds
-    labels = [Label(lx.ITEM_NAMES[m.lastgroup], m.start(), m.end())
-              for m in lx.ITEM_LABEL.finditer(view.norm, lo, hi)]
+    labels = [Label(path, m.start(), m.end())
+              for path, m in lx.label_at(lx.ITEM_LABEL, lx.ITEM_NAMES, view.norm, lo, hi)]
     heads: list[Heading] = []
     floor = lo
     for group in _cycles(labels):
