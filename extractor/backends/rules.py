@@ -295,7 +295,7 @@ _ORDER = {path: i for i, path in enumerate(lx.ITEM_PARAGRAPHS)}
 _DECISION = next(p for p in lx.ITEM_PARAGRAPHS if FIELDS[p].words)
 # Where an item's text can start: after a sentence or a label ("below: "), not inside a
 # treatment's own "QTY: 30".
-_BOUNDARY = re.compile(r"[.?!] |(?<![Qq][Tt][Yy])(?<![Qq]uantity): ")
+_BOUNDARY = re.compile(r"[.?!] |:(?<![Qq][Tt][Yy]:)(?<![Qq]uantity:) ")
 HEADING_MAX = 400  # longest item heading or decision sentence, in characters
 
 
