@@ -340,13 +340,17 @@ def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, **model
     """
     import os
 
-    from extractor.batch import run as batch_
-
     config = config_from(**model_args)
     try:
+        from extractor.batch import run as batch_  # a second of imports: Ctrl-C may come
+
         summary = batch_.run(paths, db_path, config, concurrency)
     except ImrError as e:
         _fail(e)
+    except KeyboardInterrupt:  # while the batch starts or ends, outside its Ctrl-C handling
+        _error(f"interrupted: letters finished so far are saved in {db_path}; run the same "
+               "command again to resume")
+        sys.exit(EXIT_INTERRUPTED)
     if summary.interrupted:
         _error(f"interrupted: {summary.done} done, {summary.failed} failed, {summary.skipped} "
                f"skipped are saved in {db_path}; run the same command again to resume")

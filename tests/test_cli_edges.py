@@ -4,6 +4,9 @@ import json
 import os
 import signal
 import sqlite3
+import time
+
+import pytest
 
 from corpus import make_letters
 from terminal import run_on_terminal, screen
@@ -46,9 +49,15 @@ def _done(db) -> int:
         return 0
 
 
-def test_ctrl_c_leaves_no_stale_progress_bar(tmp_path):
-    folder = tmp_path / "letters"
+@pytest.fixture(scope="module")
+def letters(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("many") / "letters"
     make_letters(folder, 3000)
+    return folder
+
+
+def test_ctrl_c_leaves_no_stale_progress_bar(letters, tmp_path):
+    folder = letters
     db = tmp_path / "r.db"
 
     def ctrl_c_mid_batch(proc):
@@ -62,3 +71,22 @@ def test_ctrl_c_leaves_no_stale_progress_bar(tmp_path):
     lines = screen(seen)
     assert lines and lines[0].startswith("imr-extract: error: interrupted: "), lines
     assert not any("letters/s" in line or "ETA" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("after", [0.2, 0.5, 1.0])
+def test_ctrl_c_at_any_moment_of_the_start_is_one_line_and_exit_130(letters, tmp_path, after):
+    """Imports, opening the database, the fork server importing the extractor: a Ctrl-C
+    in any of them is the same one line, not a traceback or click's 'Aborted!'."""
+    started = []
+
+    def ctrl_c_soon(proc):
+        started.append(time.monotonic()) if not started else None
+        if len(started) == 1 and time.monotonic() - started[0] >= after:
+            os.killpg(proc.pid, signal.SIGINT)
+            started.append(True)
+
+    code, seen = run_on_terminal(["batch", letters, "--db", tmp_path / "r.db"], ctrl_c_soon)
+    text = " ".join(screen(seen))
+    assert code == 130, text
+    assert text.startswith("imr-extract: error: interrupted") and text.count("imr-extract") == 1
+    assert "Traceback" not in text and "Aborted" not in text

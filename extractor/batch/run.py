@@ -389,8 +389,25 @@ def _executor(rules: bool, workers: int) -> Executor:
     # extractor already imported (plain fork is unsafe once threads exist).
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["extractor.batch.run"])
+    _start_forkserver()
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                initargs=(os.getpid(),))
+
+
+def _start_forkserver() -> None:
+    """Start the fork server with Ctrl-C ignored, which it keeps across exec and hands
+    to every worker: a Ctrl-C while it imports the extractor would otherwise kill it
+    with a traceback and break the pool. (Ctrl-C is the main process's business.)"""
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _init_worker(main_pid: int) -> None:
