@@ -62,7 +62,7 @@ def eval_overall(*args: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         subprocess.run([sys.executable, "-m", "extractor", "eval", *args, "--json", str(report)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+                       cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
         data = json.loads(report.read_text())
     return {**data["overall"], "fields_f1": [f["f1"] for f in data["fields"].values()]}
 

@@ -13,7 +13,6 @@ import termios
 import time
 
 import pyte
-
 from conftest import ROOT
 
 

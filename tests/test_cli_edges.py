@@ -7,7 +7,6 @@ import sqlite3
 import time
 
 import pytest
-
 from corpus import make_letters
 from terminal import run_on_terminal, screen
 

@@ -19,11 +19,11 @@ from extractor.errors import UsageError
 from extractor.explore import queries
 
 TABLES = {
-    "item_decisions": ("Item decisions", "One row per disputed item, with its letter's path, "
-                       "case number, decision date and reviewer specialty: filter and facet "
-                       "here, no join needed."),
-    "letters_overview": ("Letters", "One row per input file: status, header values, counts of "
-                         "items, rejected values and warnings."),
+    "item_decisions": ("Item decisions", ("One row per disputed item, with its letter's "
+                       "path, case number, decision date and reviewer specialty: filter and "
+                       "facet here, no join needed.")),
+    "letters_overview": ("Letters", ("One row per input file: status, header values, counts "
+                         "of items, rejected values and warnings.")),
     "overturn_by_category": ("Overturn rate by category", "Items per treatment category."),
     "overturn_by_year": ("Overturn rate by decision year", "Items per year of the decision."),
     "guideline_citations": ("Cited MAXIMUS guidelines", "How often each guideline is cited."),
@@ -34,8 +34,8 @@ TABLES = {
     "records": ("Whole records", "The Record JSON of each letter, exactly as extracted."),
     "evidence": ("Evidence", "The verbatim quote and offsets behind every value."),
     "rejected": ("Rejected values", "Claims the verifier refused, with the reason."),
-    "specialties": ("Reviewer specialties", "One row per specialty; `name` is canonical, "
-                    "`as_written` the letter's words."),
+    "specialties": ("Reviewer specialties", ("One row per specialty; `name` is canonical, "
+                    "`as_written` the letter's words.")),
     "runs": ("Batch runs", "Configuration, times and counts of each batch."),
 }
 # Columns that are not fields of the record (those are described by the field table).

@@ -174,9 +174,9 @@ svg{max-width:100%;height:auto}.charts section{margin-bottom:1.5em}"""
 
 
 def html_page(s: Summary, title: str) -> str:
-    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8>"
-             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>"]
+    head = (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>")
+    parts = [head, f"<h1>{html.escape(title)}</h1>"]
     for table in tables(s):
         parts.append(_html_table(str(table.title), [c.header for c in table.columns],
                                  _rows_of(table)))
