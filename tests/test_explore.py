@@ -1,9 +1,11 @@
 """`imr-extract summary` and `imr-extract browse` on a real batch database."""
 
 import json
+import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -103,12 +105,15 @@ def _get(url: str):
 
 
 @pytest.fixture(scope="module")
-def datasette(corpus_db):
-    """`imr-extract browse` as a subprocess: the real command, the real Datasette."""
+def datasette(corpus_db, tmp_path_factory):
+    """`imr-extract browse` as a subprocess: the real command, the real Datasette.
+    SIGTERM stops it cleanly, leaving nothing behind in its temp folder."""
     _, db = corpus_db
     port = _free_port()
+    tmp = tmp_path_factory.mktemp("browse-tmp")
     proc = subprocess.Popen([sys.executable, "-m", "extractor", "browse", "--db", db,
                              "--no-open", "--port", str(port)], cwd=ROOT,
+                            env={**os.environ, "TMPDIR": str(tmp)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -120,9 +125,12 @@ def datasette(corpus_db):
             assert proc.poll() is None, proc.communicate()[0]
             assert time.monotonic() < deadline, "Datasette did not start"
             time.sleep(0.2)
+    assert [p.stat().st_mode & 0o777 for p in tmp.glob("*/metadata.json")] == [0o600]
     yield f"{base}/{Path(db).stem}"
     proc.terminate()
-    proc.wait(timeout=30)
+    output = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 128 + 15 and "Traceback" not in output, output
+    assert list(tmp.iterdir()) == []  # the metadata file went with it
 
 
 def test_the_acupuncture_2015_canned_query_answers(datasette):
@@ -160,6 +168,18 @@ def test_columns_are_described_from_the_field_table(datasette, cli, corpus_db):
     for f in FIELDS.values():
         table = "items" if f.item else "determinations"
         assert tables[table]["columns"][f.column] == f.spec.description
+    with sqlite3.connect(db) as c:
+        view = [row[1] for row in c.execute("pragma table_info(item_decisions)")]
+    assert list(tables["item_decisions"]["columns"]) == view  # each column, and only those
     served = _get(f"{datasette.rsplit('/', 1)[0]}/-/metadata.json")
     assert served["databases"]["results"]["tables"]["item_decisions"]["facets"] == \
         tables["item_decisions"]["facets"]
+
+
+def test_browse_on_a_port_in_use_is_one_line(corpus_db, cli):
+    _, db = corpus_db
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = cli("browse", "--db", db, "--no-open", "--port", port)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stderr

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+import signal
+import socket
+import sqlite3
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 from extractor.batch.store import ITEM_FIELDS, LETTER_FIELDS
@@ -70,14 +72,25 @@ def _field_descriptions() -> dict[str, dict[str, str]]:
             "items": {f.column: f.spec.description for f in ITEM_FIELDS}}
 
 
+def _columns_of(db_path: str | Path) -> dict[str, list[str]]:
+    """Every table's and view's columns, as the database has them."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        names = [n for (n,) in conn.execute(
+            "select name from sqlite_master where type in ('table', 'view')")]
+        return {n: [row[1] for row in conn.execute(f"pragma table_info([{n}])")]
+                for n in names}
+
+
 def metadata(db_path: str | Path) -> dict:
-    """Datasette metadata for one results database."""
+    """Datasette metadata for one results database (its columns only are described)."""
     fields = _field_descriptions()
+    present = _columns_of(db_path)
     tables = {}
     for table, (title, description) in TABLES.items():
-        described = dict(COLUMNS)
+        known = dict(COLUMNS)
         for source in VIEW_SOURCES.get(table, (table,)):
-            described.update(fields.get(source, {}))
+            known.update(fields.get(source, {}))
+        described = {c: known[c] for c in present.get(table, []) if c in known}
         tables[table] = {"title": title, "description": description, "columns": described}
         if table in FACETS:
             tables[table]["facets"] = FACETS[table]
@@ -92,21 +105,42 @@ def metadata(db_path: str | Path) -> dict:
 
 
 def serve(db_path: str, host: str, port: int, open_browser: bool) -> int:
-    """Run Datasette on the database until it is stopped; its exit code."""
+    """Run Datasette on the database, in this process, until it is stopped (Ctrl-C or
+    SIGTERM: uvicorn shuts down and the metadata file goes with us)."""
     try:
-        import datasette  # noqa: F401  (only to say clearly what is missing)
+        from datasette.cli import serve as datasette_serve
     except ImportError:
         raise UsageError("browse needs Datasette: pip install 'imr-extract[browse]'") from None
+    _check_port(host, port)
     with tempfile.TemporaryDirectory(prefix="imr-extract-") as tmp:
         meta = Path(tmp) / "metadata.json"
-        meta.write_text(json.dumps(metadata(db_path), indent=2), encoding="utf-8")
-        os.chmod(meta, 0o600)
-        argv = [sys.executable, "-m", "datasette", "serve", str(db_path), "--metadata",
-                str(meta), "--host", host, "--port", str(port),
-                "--setting", "default_facet_size", "20"]
-        if open_browser:
-            argv.append("--open")
+        fd = os.open(meta, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(metadata(db_path), f, indent=2)
+        argv = [str(db_path), "--metadata", str(meta), "--host", host, "--port", str(port),
+                "--setting", "default_facet_size", "20", *(["--open"] if open_browser else [])]
+        # uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again: make that
+        # an exception, so this block still removes the metadata file.
+        old = signal.signal(signal.SIGTERM, _terminated)
         try:
-            return subprocess.call(argv)
-        except KeyboardInterrupt:  # Datasette got the Ctrl-C too and stops by itself
+            datasette_serve.main(argv, prog_name="imr-extract browse", standalone_mode=False)
+        except KeyboardInterrupt:
             return 130
+        finally:
+            signal.signal(signal.SIGTERM, old)
+    return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """One clear line for a port in use, before Datasette starts (it would print a
+    server log and exit 3)."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as e:
+        raise UsageError(f"cannot serve on {host}:{port}: {e.strerror or e}; choose another "
+                         "--port (0: any free port) or --host") from None
+
+
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
