@@ -395,11 +395,11 @@ _db_option = click.option("--db", "db_path", required=True,
 def summary(db_path: str, html_path: str | None, top: int) -> None:
     """The corpus at a glance: letters, items, outcomes, overturn rate by category and
     by decision year; --html adds charts of guidelines, specialties and years."""
-    from extractor.batch import store
     from extractor.explore import summary as summary_
+    from extractor.explore.database import open_results
 
     try:
-        with store.Store(db_path) as db:  # applies missing migrations: the views are there
+        with open_results(db_path) as db:  # applies missing migrations: the views are there
             figures = summary_.read(db.conn, top)
         summary_.print_tables(figures, _report_console())
         if html_path:
@@ -424,11 +424,11 @@ def browse(db_path: str, host: str, port: int, no_open: bool, print_metadata: bo
     """Open the database in Datasette, with titles, column descriptions, facets on
     decision, category, outcome and specialty, and the example queries as canned
     queries. Needs the browse extra: pip install 'imr-extract[browse]'."""
-    from extractor.batch import store
     from extractor.explore import browse as browse_
+    from extractor.explore.database import open_results
 
     try:
-        store.Store(db_path).close()  # applies missing migrations: the views are there
+        open_results(db_path).close()  # applies missing migrations: the views are there
         if print_metadata:
             click.echo(json.dumps(browse_.metadata(db_path), indent=2, ensure_ascii=False))
             return

@@ -84,12 +84,22 @@ def test_summary_html_is_one_private_page_of_inline_svg_charts(corpus_db, cli, t
         assert p.name in check, p.name  # failed ones and those with warnings
 
 
-def test_summary_of_a_file_that_is_not_a_database_is_one_line(cli, tmp_path):
-    bad = tmp_path / "notes.db"
-    bad.write_text("hello\n" * 200)
-    result = cli("summary", "--db", bad)
-    assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert "cannot use as a results database" in result.stderr
+@pytest.mark.parametrize("command", ["summary", "browse"])
+def test_a_file_that_is_not_a_results_database_is_one_line_and_left_alone(cli, tmp_path,
+                                                                          command):
+    text = tmp_path / "notes.db"
+    text.write_text("hello\n" * 200)
+    other = tmp_path / "other.db"  # some other tool's SQLite file
+    with sqlite3.connect(other) as c:
+        c.execute("create table notes (body text)")
+    before = other.read_bytes()
+    for path, says in ((text, "cannot use as a results database"),
+                       (other, "not a results database")):
+        result = cli(command, "--db", path, "--no-open" if command == "browse" else "--top",
+                     *([] if command == "browse" else ["3"]))
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert says in result.stderr
+    assert other.read_bytes() == before  # not given our tables
 
 
 # -- Datasette ------------------------------------------------------------------------
