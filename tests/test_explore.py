@@ -193,3 +193,12 @@ def test_browse_on_a_port_in_use_is_one_line(corpus_db, cli):
         result = cli("browse", "--db", db, "--no-open", "--port", port)
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert f"cannot serve on 127.0.0.1:{port}" in result.stderr
+
+
+def test_summary_html_into_a_missing_folder_is_one_line_after_the_tables(corpus_db, cli,
+                                                                          tmp_path):
+    _, db = corpus_db
+    result = cli("summary", "--db", db, "--html", tmp_path / "missing" / "s.html")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "No such file or directory" in result.stderr and "Traceback" not in result.stderr
+    assert "letters extracted" in result.stdout  # what was already printed stands
