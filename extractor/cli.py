@@ -432,6 +432,9 @@ def browse(db_path: str, host: str, port: int, no_open: bool, print_metadata: bo
         if print_metadata:
             click.echo(json.dumps(browse_.metadata(db_path), indent=2, ensure_ascii=False))
             return
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            click.echo(f"imr-extract: browse: serving on {host}: anyone who can reach it can "
+                       "read these medical records", err=True)
         sys.exit(browse_.serve(db_path, host, port, open_browser=not no_open))
     except ImrError as e:
         _fail(e)
