@@ -59,39 +59,18 @@ def growth(small: bytes, big: bytes) -> float:
     return best(big, give_up=GROWTH_BOUND * t_small) / max(t_small, 1e-4)
 
 
-QUADRATIC_IN_RULES = {  # fixed by the rules rewrite (issue 10), not by ingest
-    "utilization review mentions": "rules._ur_denial re-slices the text after every mention",
-}
+CASES = list(worstcases.CASES)
 
 
-def _sizes(name: str) -> tuple[int, int]:
-    """A known-quadratic case runs at a quarter size: it still fails, in seconds."""
-    scale = 4 if name in QUADRATIC_IN_RULES else 1
-    return SMALL // scale, BIG // scale
-
-
-def _case_params() -> list:
-    return list(_case_params_iter())
-
-
-def _case_params_iter():
-    for name in worstcases.CASES:
-        marks = ()
-        if name in QUADRATIC_IN_RULES:
-            marks = pytest.mark.xfail(reason=QUADRATIC_IN_RULES[name], strict=True)
-        yield pytest.param(name, marks=marks)
-
-
-@pytest.mark.parametrize("name", _case_params())
+@pytest.mark.parametrize("name", CASES)
 def test_work_grows_linearly_with_the_hostile_block(name):
-    small, big = _sizes(name)
-    ratio = growth(worstcases.letter(name, small), worstcases.letter(name, big))
+    ratio = growth(worstcases.letter(name, SMALL), worstcases.letter(name, BIG))
     assert ratio < GROWTH_BOUND, f"{name}: 4x the input took {ratio:.1f}x the CPU time"
 
 
-@pytest.mark.parametrize("name", _case_params())
+@pytest.mark.parametrize("name", CASES)
 def test_a_hostile_letter_costs_about_what_a_normal_letter_of_its_size_costs(name):
-    hostile = worstcases.letter(name, _sizes(name)[1])
+    hostile = worstcases.letter(name, BIG)
     normal = best(worstcases.normal_letter(len(hostile) - len(worstcases.PDF_TEXT)))
     ratio = best(hostile, give_up=NORMAL_BOUND * normal) / max(normal, 1e-4)
     assert ratio < NORMAL_BOUND, f"{name}: {ratio:.1f}x a normal letter of the same size"
@@ -103,6 +82,8 @@ MEGABYTE = {  # the sizes the issue names
     "40 KB word in a treatment": 40_000,
     "crlf blank lines": 100_000,              # 50,000 CRLF blank lines
     "page furniture lines": 270_000,          # 10,000 page breaks with furniture
+    "many items and page breaks": 640_000,    # 3,500 items, each across a page break
+    "many items": 640_000,
 }
 
 
@@ -185,8 +166,6 @@ def _pumped(place: str, unit: str, size: int) -> bytes:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(unit=UNITS, place=st.sampled_from(sorted(PLACES)))
 def test_any_pumped_unit_costs_linear_work(unit, place):
-    if "utilization review" in unit and place == "summary":
-        unit = unit.replace("utilization review", "utilization")  # see QUADRATIC_IN_RULES
     ratio = growth(_pumped(place, unit, 5_000), _pumped(place, unit, 20_000))
     assert ratio < GROWTH_BOUND, f"{unit!r} in the {place}: 4x the input, {ratio:.1f}x the time"
 

@@ -12,10 +12,23 @@ PDF_TEXT = (LETTERS / "000_5af06fd8d99aadee.txt").read_text(encoding="utf-8")
 EXPORT = (LETTERS / "004_fc97f7610c159615.txt").read_text(encoding="utf-8")
 SUMMARY_AT = "The injured worker is a 49 year old male"  # in PDF_TEXT's case summary
 TREATMENT = "LUMBAR TP1 L5"                             # EXPORT's one item
+CREDENTIALS_AT = "The Expert Reviewer has the following credentials"  # in PDF_TEXT
+ITEM = ("**ITEM {i}:** Upheld\n\n**Claims Administrator guideline:** Decision based on MTUS.\n\n"
+        "**MAXIMUS guideline:** Decision based on ACOEM.\n\n**Decision rationale:** Not needed.\n\n")
 
 
 def _in_summary(block: str, letter: str = PDF_TEXT) -> str:
     return letter.replace(SUMMARY_AT, block + "\n" + SUMMARY_AT, 1)
+
+
+def _in_credentials(block: str) -> str:
+    return PDF_TEXT.replace(CREDENTIALS_AT, block + "\n" + CREDENTIALS_AT, 1)
+
+
+def _items(unit: str, size: int) -> str:
+    """EXPORT with `unit` (an item, with {i} numbering it) repeated before its own item."""
+    units = "".join(unit.format(i=i) for i in range(max(1, size // len(unit))))
+    return EXPORT.replace("**LUMBAR TP1 L5:** Upheld", units + "**LUMBAR TP1 L5:** Upheld")
 
 
 def _repeat(unit: str, size: int) -> str:
@@ -59,6 +72,13 @@ CASES = {
     "age phrases": lambda n: _in_summary(_repeat("49 year ", n)),
     "decision headings": lambda n: EXPORT.replace(
         "**LUMBAR TP1 L5:** Upheld", _repeat("**X: Upheld** ", n) + "**LUMBAR TP1 L5:** Upheld"),
+    "diagnoses cut by a period": lambda n: _in_summary(_repeat("diagnosed with a ", n) + "x.y"),
+    "board certified cut by a period": lambda n: _in_credentials(
+        _repeat("Board Certified in A ", n) + "x.y"),
+    "licensure labels on one line": lambda n: _in_credentials(
+        _repeat("State(s) of Licensure: California ", n)),
+    "many items": lambda n: _items(ITEM, n),
+    "many items and page breaks": lambda n: _items(ITEM + "\fPage {i} of 9\nCM15-0123456\n", n),
     "labels": lambda n: EXPORT.replace(
         "**LUMBAR TP1 L5:** Upheld", "**LUMBAR TP1 L5:** Upheld" + _repeat(" Decision rationale:", n)),
 }

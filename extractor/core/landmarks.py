@@ -29,16 +29,18 @@ DETERMINATION = re.compile(
     r"HOW THE IMR FINAL DETERMINATION WAS MADE|Final Determination:|"
     r": ?(?:Upheld|Overturned)\b|\b(?:UPHOLD|OVERTURN)\b")
 
-# kind -> pattern; each kind counts once however often it matches.
+# kind -> pattern; each kind counts once however often it matches. Cheapest first
+# (case-sensitive literals): most letters are settled by the first two.
 LAYOUT = {
     "summary heading": re.compile(r"CLINICAL CASE SUMMARY|CASE SUMMARY:"),
-    "documents heading": re.compile(r"DOCUMENTS REVIEWED"),
     "items heading": re.compile(r"IMR ISSUES|DECISIONS?,? AND RATIONALES?|"
                                 r"DECISION\(S\) AND RATIONALE\(S\)"),
+    "documents heading": re.compile(r"DOCUMENTS REVIEWED"),
+    "case number": re.compile(r"\b[A-Z]{2}\d{2}-\d{5,8}\b"),
     "item label": re.compile(r"Claims Administrator(?:'s)? guideline|MAXIMUS guideline|"
                              r"Decision rationale|Rationale for the decision", re.IGNORECASE),
-    "case number": re.compile(r"\b[A-Z]{2}\d{2}-\d{5,8}\b"),
 }
+# The header block counts as one kind when two different labels of it are present.
 HEADER_LABELS = re.compile(r"(?:Case Number|Case No\.?|Date Assigned|Decision Date|"
                            r"UR Denial Date|Application Received|Date of Injury|Priority):",
                            re.IGNORECASE)
@@ -49,15 +51,21 @@ def missing(norm: str) -> list[str]:
     """What `norm` lacks to count as an IMR letter; empty when it is one."""
     lacks = [name for name, rx in (("MAXIMUS", ISSUER), ("Independent Medical Review", REVIEW),
                                    ("a determination", DETERMINATION)) if not rx.search(norm)]
-    if len(layout(norm)) < MIN_LAYOUT:
+    if layout_kinds(norm, MIN_LAYOUT) < MIN_LAYOUT:
         lacks.append("the letter's own section headings or labels")
     return lacks
 
 
-def layout(norm: str) -> set[str]:
-    """The kinds of layout landmark present."""
-    kinds = {name for name, rx in LAYOUT.items() if rx.search(norm)}
-    labels = {m.group().lower() for m in HEADER_LABELS.finditer(norm)}
-    if len(labels) >= 2:
-        kinds.add("header block")
+def layout_kinds(norm: str, enough: int = len(LAYOUT) + 1) -> int:
+    """How many kinds of layout landmark `norm` has, counting no further than `enough`."""
+    kinds = 0
+    for rx in LAYOUT.values():
+        kinds += rx.search(norm) is not None
+        if kinds >= enough:
+            return kinds
+    labels = set()
+    for m in HEADER_LABELS.finditer(norm):
+        labels.add(m.group().lower())
+        if len(labels) == 2:
+            return kinds + 1
     return kinds
