@@ -7,7 +7,8 @@ best of a few runs is taken, so a busy machine can only make a run slower, and
 the bounds leave room for noise.
 
 The fuzz tests run ingest + rules + verify on random bytes and on mutated real
-letters. IMR_FUZZ_EXAMPLES sets how many cases each runs (default 150); run with
+letters. IMR_FUZZ_EXAMPLES sets how many cases each runs (default 150), and
+IMR_PUMP_EXAMPLES how many pumped units are tried (default 25); run with
 --hypothesis-show-statistics to see the counts.
 """
 
@@ -151,7 +152,10 @@ TOKENS = [" ", "  ", "\n", "\r\n", "\t", "\f", "a", "Z", "1", "12", "/", "-", ":
           "Page 1 of 2", "Upheld", "Overturned", "Jan", "January 5, 2014", "05/16/2008",
           "ectomy", "plasty", "year old", "male", "Diagnoses include", "diagnosed with",
           "Board Certified in", "licensed to practice in", "Decision rationale:",
-          "MAXIMUS guideline:", "CLINICAL CASE SUMMARY", "CM14-0037910", "utilization review"]
+          "MAXIMUS guideline:", "CLINICAL CASE SUMMARY", "CM14-0037910", "utilization review",
+          "denied", "Final Determination:", "UPHOLD", "1. ", "2) ", "is not medically necessary",
+          "#120", "QTY: 30", "8 sessions", "Decision:", "injured worker", "| ", "&#39;",
+          "Rationale for the decision:", "State(s) of Licensure:", "Date of Injury:", "x.y"]
 UNITS = st.lists(st.sampled_from(TOKENS), min_size=1, max_size=5).map("".join)
 PLACES = {
     "summary": lambda block: worstcases._in_summary(block),
@@ -163,7 +167,8 @@ def _pumped(place: str, unit: str, size: int) -> bytes:
     return PLACES[place](worstcases._repeat(unit, size)).encode("utf-8")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("IMR_PUMP_EXAMPLES", "25")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(unit=UNITS, place=st.sampled_from(sorted(PLACES)))
 def test_any_pumped_unit_costs_linear_work(unit, place):
     ratio = growth(_pumped(place, unit, 5_000), _pumped(place, unit, 20_000))
