@@ -2,48 +2,41 @@
 
 A news article or an appeal letter quotes "MAXIMUS Federal Services" or
 "Independent Medical Review"; only a letter also has the letter's own layout.
-The rule (also in the README, "Input"): the normalized text must name
+The rule (also in the README, "What counts as an IMR letter"): the normalized
+text must name
 
   1. the reviewer organisation: MAXIMUS;
   2. the review: "Independent Medical Review" or "IMR";
   3. a determination written as the letter writes it: the heading HOW THE IMR
      FINAL DETERMINATION WAS MADE, a "Final Determination:" label, an item
-     heading ending ": Upheld" / ": Overturned", or UPHOLD / OVERTURN in capitals;
-  4. at least two landmarks of the letter's layout, of different kinds: its other
-     section headings (CLINICAL CASE SUMMARY, DOCUMENTS REVIEWED, the items heading),
-     its item labels (Claims Administrator guideline:, MAXIMUS guideline:, Decision
-     rationale:), a header block (two of its labels: Case Number:, Date Assigned:...)
-     and a case number shaped like one (CM14-0037910).
+     heading ending ": Upheld" / ": Overturned", UPHOLD / OVERTURN in capitals,
+     or "is (not) medically necessary and appropriate";
+  4. at least two landmarks of the letter's layout, of different kinds: its
+     section headings (each section of `lexicon.LANDMARKS` is a kind), an item
+     paragraph label, a header block (two different header labels) and a case
+     number shaped like one. The headings and labels are the lexicon's, so a new
+     layout added there is recognised here too.
 
-Every pattern is a literal or a bounded alternation anchored on a literal, so
-each search is linear in the text.
+Every pattern is a literal alternation or a bounded one anchored on a literal,
+so each search is linear in the text; kinds are counted cheapest first and only
+until there are enough.
 """
 
 from __future__ import annotations
 
 import re
 
+from extractor.core import lexicon as lx
+from extractor.core.schema import FIELDS
+
 ISSUER = re.compile(r"\bMAXIMUS\b", re.IGNORECASE)
 REVIEW = re.compile(r"Independent Medical Review|\bIMR\b", re.IGNORECASE)
 DETERMINATION = re.compile(
     r"HOW THE IMR FINAL DETERMINATION WAS MADE|Final Determination:|"
-    r": ?(?:Upheld|Overturned)\b|\b(?:UPHOLD|OVERTURN)\b")
-
-# kind -> pattern; each kind counts once however often it matches. Cheapest first
-# (case-sensitive literals): most letters are settled by the first two.
-LAYOUT = {
-    "summary heading": re.compile(r"CLINICAL CASE SUMMARY|CASE SUMMARY:"),
-    "items heading": re.compile(r"IMR ISSUES|DECISIONS?,? AND RATIONALES?|"
-                                r"DECISION\(S\) AND RATIONALE\(S\)"),
-    "documents heading": re.compile(r"DOCUMENTS REVIEWED"),
-    "case number": re.compile(r"\b[A-Z]{2}\d{2}-\d{5,8}\b"),
-    "item label": re.compile(r"Claims Administrator(?:'s)? guideline|MAXIMUS guideline|"
-                             r"Decision rationale|Rationale for the decision", re.IGNORECASE),
-}
-# The header block counts as one kind when two different labels of it are present.
-HEADER_LABELS = re.compile(r"(?:Case Number|Case No\.?|Date Assigned|Decision Date|"
-                           r"UR Denial Date|Application Received|Date of Injury|Priority):",
-                           re.IGNORECASE)
+    r": ?(?:Upheld|Overturned)\b|\b(?:UPHOLD|OVERTURN)\b|"
+    r"\b(?:is|are) (?:not )?medically necessary and appropriate")
+HEADINGS, SECTION_OF = lx.landmark_pattern()
+CASE_NUMBER = re.compile(rf"\b{FIELDS['case_number'].spec.shape}\b")
 MIN_LAYOUT = 2
 
 
@@ -56,16 +49,28 @@ def missing(norm: str) -> list[str]:
     return lacks
 
 
-def layout_kinds(norm: str, enough: int = len(LAYOUT) + 1) -> int:
+def layout_kinds(norm: str, enough: int) -> int:
     """How many kinds of layout landmark `norm` has, counting no further than `enough`."""
-    kinds = 0
-    for rx in LAYOUT.values():
-        kinds += rx.search(norm) is not None
+    sections: set[str] = set()
+    for m in HEADINGS.finditer(norm):
+        sections.add(SECTION_OF[m.group()])
+        if len(sections) >= enough:
+            return len(sections)
+    kinds = len(sections)
+    for present in (lambda: CASE_NUMBER.search(norm) is not None,
+                    lambda: any(lx.label_at(lx.ITEM_LABEL, lx.ITEM_NAMES, norm, 0, len(norm))),
+                    lambda: _header_block(norm)):
         if kinds >= enough:
-            return kinds
-    labels = set()
-    for m in HEADER_LABELS.finditer(norm):
-        labels.add(m.group().lower())
-        if len(labels) == 2:
-            return kinds + 1
+            break
+        kinds += present()
     return kinds
+
+
+def _header_block(norm: str) -> bool:
+    """Two different header fields labelled ('Case Number:', 'Date Assigned:'...)."""
+    seen = set()
+    for path, _ in lx.label_at(lx.HEADER_LABEL, lx.HEADER_NAMES, norm, 0, len(norm)):
+        seen.add(path)
+        if len(seen) == 2:
+            return True
+    return False
