@@ -63,8 +63,7 @@ def word_of(m: re.Match) -> str:
 
 
 def _alternation(labels) -> str:
-    out = sorted({re.escape(x).replace(r"\ ", " ") for x in labels}, key=len, reverse=True)
-    return "|".join(out)
+    return "|".join(sorted({re.escape(x) for x in labels}, key=len, reverse=True))
 
 
 # Patterns below are one plain alternation of literals each (no group per field, no
@@ -84,37 +83,36 @@ def _title(heading: str) -> str:
 
 
 # -- field labels from the field table ------------------------------------------------
-def labelled(paths, cased: bool = False) -> tuple[re.Pattern, dict[str, str]]:
-    """A pattern matching any label of the fields at `paths` followed by ':' (or a table
-    cell bar), with the label in group 1, and label text (lower case) -> field path.
-    `cased`: match the usual capitalisations only (much faster than re.I on long text)."""
-    names = {x.lower(): path for path in paths for x in FIELDS[path].spec.labels}
-    spellings = [v for x in names for v in _cases(x)] if cased else list(names)
-    flags = 0 if cased else re.I
-    return re.compile("(" + _alternation(spellings) + r")(?: ?:| ?\|)", flags), names
+class Labels:
+    """The labels of some fields (from the field table), each followed by ':' or a table
+    bar. Found by scanning the text backwards: the reversed pattern starts with ':' or
+    '|', so the engine jumps from colon to colon in C and tries the labels only there.
+    The usual capitalisations of each label are matched (declared, Title, UPPER,
+    Sentence case)."""
+
+    def __init__(self, paths):
+        self.names = {x.lower(): path for path in paths for x in FIELDS[path].spec.labels}
+        spellings = {v for path in paths for x in FIELDS[path].spec.labels for v in _cases(x)}
+        backwards = sorted((re.escape(v[::-1]) for v in spellings), key=len, reverse=True)
+        self.pattern = re.compile(r"(?:: ?|\| ?)(" + "|".join(backwards) + r")(?![A-Za-z'])")
+
+    def find(self, text: str, lo: int, hi: int) -> list[tuple[str, int, int]]:
+        """(field path, start, end) of every label in text[lo:hi], in text order."""
+        found = [(self.names[m.group(1)[::-1].lower()], hi - m.end(), hi - m.start())
+                 for m in self.pattern.finditer(text[lo:hi][::-1])]
+        return found[::-1]
 
 
 def _cases(label: str) -> set[str]:
-    """'claims administrator guideline' -> as declared, Title, UPPER, Sentence case."""
-    declared = next(x for p in FIELDS.values() for x in p.spec.labels if x.lower() == label)
-    return {declared, declared.title(), declared.upper(), label.capitalize(),
-            _title(declared)}
-
-
-def label_at(pattern: re.Pattern, names: dict[str, str], text: str, lo: int, hi: int):
-    """(field path, match) for every label in text[lo:hi] that starts a word."""
-    for m in pattern.finditer(text, lo, hi):
-        before = text[m.start() - 1] if m.start() > 0 else " "
-        if not (before.isalpha() or before == "'"):
-            yield names[m.group(1).lower()], m
+    return {label, label.title(), label.upper(), label.capitalize(), _title(label)}
 
 
 HEADER_FIELDS = tuple(p for p, f in FIELDS.items() if f.spec.labels and not f.item
                       and p not in ("outcome",))
 ITEM_PARAGRAPHS = tuple(p for p, f in FIELDS.items() if f.spec.labels and f.item)
-HEADER_LABEL, HEADER_NAMES = labelled(HEADER_FIELDS)
-ITEM_LABEL, ITEM_NAMES = labelled(ITEM_PARAGRAPHS, cased=True)
-FINAL_LABEL, _ = labelled(("outcome",))
+HEADER_LABELS = Labels(HEADER_FIELDS)
+ITEM_LABELS = Labels(ITEM_PARAGRAPHS)
+FINAL_LABELS = Labels(("outcome",))
 OUTCOME_WORDS = words_pattern(FIELDS["outcome"].words)
 DECISION_WORDS = words_pattern(FIELDS["items.decision"].words)
 SEX_WORDS = "|".join(w for x in ("female", "male") for w in SAYS[x])
