@@ -12,6 +12,7 @@ phrase is simply not claimed.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -331,9 +332,11 @@ def _items(view: View, bounds: tuple[int, int]) -> None:
         if head is not None:
             heads.append(head)
         floor = group[-1].end
+    starts = [x.start for x in labels]
     for i, head in enumerate(heads):
         end = heads[i + 1].begin if i + 1 < len(heads) else hi
-        _item(view, i, head, [x for x in labels if head.end <= x.start < end], end)
+        mine = labels[bisect.bisect_left(starts, head.end):bisect.bisect_left(starts, end)]
+        _item(view, i, head, mine, end)
     if heads and hi == len(view.norm):
         _truncated(view, len(heads) - 1, labels, heads[-1], hi)
 

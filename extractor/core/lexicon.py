@@ -141,7 +141,7 @@ QUANTITY = re.compile(
     re.I)
 STRENGTH_UNITS = r"(?:units?|mcg/hr|mcg/h|mg/ml|mg/hr|mg|mcg|ml|g|%)"
 MEDICATION = re.compile(
-    r"^(?:\d{1,4} )?(?P<name>[A-Za-z][A-Za-z-]*(?: [A-Za-z][A-Za-z-]*){0,3}?)"
+    r"^(?:\d{1,4} )?(?P<name>[A-Za-z][A-Za-z-]{0,30}(?: [A-Za-z][A-Za-z-]{0,30}){0,3}?)"
     r" (?P<strength>\d{1,5}(?:\.\d{1,3})?(?:/\d{1,5}(?:\.\d{1,3})?){0,2} ?"
     + STRENGTH_UNITS + r")(?![A-Za-z/])", re.I)
 _FORM_TAIL = re.compile(r"(?: (?:" + "|".join(FORMS) + r"))+$", re.I)
