@@ -24,7 +24,7 @@ from extractor.pipeline import extract_document
 from extractor.scoring import evaluate
 
 sys.path.insert(0, str(ROOT / "evals"))
-import make_layouts  # noqa: E402
+import make_layouts
 
 FAMILY_LETTERS = sorted(LETTERS.glob("f-*"))
 
@@ -82,8 +82,8 @@ def test_a_truncated_letter_keeps_what_it_has_and_says_where_it_stops(cli):
     record = json.loads(cli("extract", LETTERS / "f-truncated--1.txt").stdout)
     assert [i["rationale"] is None for i in record["items"]] == [False, True]
     assert record["warnings"] == [
-        "letter appears truncated after items[1].rationale: it ends mid-sentence, "
-        "so that value is left out as incomplete"]
+        ("letter appears truncated after items[1].rationale: it ends mid-sentence, "
+         "so that value is left out as incomplete")]
 
 
 def test_the_final_determination_sentence_is_the_outcome_and_its_evidence(cli):

@@ -23,7 +23,7 @@ from extractor.core.schema import FIELDS, Claim
 
 LANDMARK, SECTION_OF = lx.landmark_pattern()
 # A header value, by the kind of its field: a date, a shaped text, a word.
-_WORDS = {p: re.compile("|".join(f.words), re.I) for p, f in FIELDS.items() if f.words}
+_WORDS = {p: re.compile("|".join(f.words), re.IGNORECASE) for p, f in FIELDS.items() if f.words}
 VALUE = {p: DATE if f.kind == "date" else (f.shape or _WORDS[p]) for p, f in FIELDS.items()
          if p in lx.HEADER_FIELDS}
 
@@ -179,10 +179,10 @@ def _reviewer(view: View, bounds: tuple[int, int]) -> None:
         _list_claims(view, "reviewer.subspecialties", m.start("v"), m.end("v"), split=False)
     for m in LICENSED.finditer(view.norm, lo, hi):
         _list_claims(view, "reviewer.licensed_states", m.start("v"), m.end("v"))
-    for field, label in LABELLED.items():
+    for path, label in LABELLED.items():
         for m in label.finditer(view.norm, lo, hi):
             end = _label_value_end(view, m.end(), hi)
-            _list_claims(view, field, m.end(), end, split_and=False)
+            _list_claims(view, path, m.end(), end, split_and=False)
 
 
 def _label_value_end(view: View, start: int, hi: int) -> int:
@@ -252,8 +252,8 @@ def _sex(said: str) -> str:
 
 
 UR = re.compile(r"utilization review(?: \w+){0,3}? (?:dated |of |on |from )?(?P<date>"
-                + DATE.pattern + ")", re.I)
-DENIED = re.compile(r"non-?certif|denied|denial|deny|not certif|modif|not medically necessary", re.I)
+                + DATE.pattern + ")", re.IGNORECASE)
+DENIED = re.compile(r"non-?certif|denied|denial|deny|not certif|modif|not medically necessary", re.IGNORECASE)
 
 
 def _ur_denial(view: View, lo: int, hi: int) -> None:
@@ -278,8 +278,8 @@ DIAGNOSES = re.compile(
     r"\bDiagnoses (?:include|included|are|were|of)\s*:?\s*(?P<a>[^.;]+?)(?=\.(?:\s|$)|;|$)"
     r"|\bdiagnosed with (?P<b>[^.;]+?)(?=\.(?:\s|$)|;| and (?:was|has|is|had)\b|$)"
     r"|\bdiagnos[ie]s of (?P<c>[^.;]+?)(?= as an? |\.(?:\s|$)|;| for | with | who |$)"
-    r"|\bDiagnos[ie]s:\s*(?P<d>[^.]+?)(?=\.(?:\s|$)|$)", re.I)
-_SIDE = re.compile(r"(?:" + "|".join(lx.SIDES) + r")$", re.I)
+    r"|\bDiagnos[ie]s:\s*(?P<d>[^.]+?)(?=\.(?:\s|$)|$)", re.IGNORECASE)
+_SIDE = re.compile(r"(?:" + "|".join(lx.SIDES) + r")$", re.IGNORECASE)
 
 
 def _diagnoses(view: View, bounds: tuple[int, int]) -> None:

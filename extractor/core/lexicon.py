@@ -55,7 +55,7 @@ def words_pattern(words: tuple[str, ...]) -> re.Pattern:
     phrases first (so "partially overturns" is not read as "overturns")."""
     order = sorted(words, key=len, reverse=True)
     alts = "|".join(f"(?P<{w}>{'|'.join(SAYS.get(w, (re.escape(w),)))})" for w in order)
-    return re.compile(rf"\b(?:{alts})\b", re.I)
+    return re.compile(rf"\b(?:{alts})\b", re.IGNORECASE)
 
 
 def word_of(m: re.Match) -> str:
@@ -119,17 +119,17 @@ SEX_WORDS = "|".join(w for x in ("female", "male") for w in SAYS[x])
 
 # -- item headings -------------------------------------------------------------------
 # "TREATMENT: Upheld" at the end of the text before an item's first label.
-HEADING_DECISION = re.compile(r": ?(?P<d>Upheld|Overturned|Uphold|Overturn) ?$", re.I)
+HEADING_DECISION = re.compile(r": ?(?P<d>Upheld|Overturned|Uphold|Overturn) ?$", re.IGNORECASE)
 # "1. ", "2) " starting a numbered item heading or decision sentence.
 NUMBERED = re.compile(r"(?<!\S)(?P<n>\d{1,2})[.)] (?=\S)")
 # "... is not medically necessary and appropriate": the decision written as a sentence.
 DECISION_SENTENCE = re.compile(r" (?P<say>(?:is|are|was|were) (?:not )?medically necessary"
-                               r"(?: and appropriate)?)\.? ?$", re.I)
-REQUEST_FOR = re.compile(r"^(?:The )?request for ", re.I)
+                               r"(?: and appropriate)?)\.? ?$", re.IGNORECASE)
+REQUEST_FOR = re.compile(r"^(?:The )?request for ", re.IGNORECASE)
 # Prose on a cover page: "... partially overturns the Claims Administrator's decision".
 OUTCOME_PROSE = re.compile(r"\b(?:partially overturns|overturns|upholds) the (?:Claims "
                            r"Administrator|decision|determination|utilization review|UR)\b",
-                           re.I)
+                           re.IGNORECASE)
 
 # -- quantities and strengths ----------------------------------------------------------
 # A count of units; a frequency x duration (3x4, 2 times a week) is not one.
@@ -138,13 +138,13 @@ QUANTITY = re.compile(
     r"|#\s?(?P<hash>\d{1,4})\b"
     r"|\bQTY\.?:? ?(?P<qty>\d{1,4})\b|\bquantity:? (?P<quantity>\d{1,4})\b"
     r"|\b(?P<units>\d{1,4}) (?:sessions?|visits?|treatments?|tablets?|capsules?|patches)\b",
-    re.I)
+    re.IGNORECASE)
 STRENGTH_UNITS = r"(?:units?|mcg/hr|mcg/h|mg/ml|mg/hr|mg|mcg|ml|g|%)"
 MEDICATION = re.compile(
     r"^(?:\d{1,4} )?(?P<name>[A-Za-z][A-Za-z-]{0,30}(?: [A-Za-z][A-Za-z-]{0,30}){0,3}?)"
     r" (?P<strength>\d{1,5}(?:\.\d{1,3})?(?:/\d{1,5}(?:\.\d{1,3})?){0,2} ?"
-    + STRENGTH_UNITS + r")(?![A-Za-z/])", re.I)
-_FORM_TAIL = re.compile(r"(?: (?:" + "|".join(FORMS) + r"))+$", re.I)
+    + STRENGTH_UNITS + r")(?![A-Za-z/])", re.IGNORECASE)
+_FORM_TAIL = re.compile(r"(?: (?:" + "|".join(FORMS) + r"))+$", re.IGNORECASE)
 
 
 def drug_name_end(name: str) -> int:
@@ -157,8 +157,8 @@ def drug_name_end(name: str) -> int:
 _WORKER = "|".join(WORKER)
 AGE = re.compile(
     r"\b(?P<age>\d{1,3})[- ](?:years?|yrs?)\.?[- ]old,?(?: (?P<sex>" + SEX_WORDS + r")\b)?"
-    r"|\ban? (?P<sex2>" + SEX_WORDS + r"),? (?:age|aged) (?P<age2>\d{1,3})\b", re.I)
+    r"|\ban? (?P<sex2>" + SEX_WORDS + r"),? (?:age|aged) (?P<age2>\d{1,3})\b", re.IGNORECASE)
 SEX = re.compile(r"\b(?:(?:is|was) an? |an? )(?P<sex>" + SEX_WORDS + r") (?:" + _WORKER + r")\b",
-                 re.I)
+                 re.IGNORECASE)
 INJURY = re.compile(r"(?:date of injury|DOI)(?: of| on| was|:)? "
-                    r"|injur(?:y|ed|ies)(?: [A-Za-z]{1,12}){0,4}? (?:on|of) ", re.I)
+                    r"|injur(?:y|ed|ies)(?: [A-Za-z]{1,12}){0,4}? (?:on|of) ", re.IGNORECASE)
