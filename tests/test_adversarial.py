@@ -227,4 +227,5 @@ def test_mutations_change_the_letter_as_told():
     data = SEEDS[0]
     inserted = mutate(data, [("insert", 0.5, 10, b"\xff")])
     assert len(inserted) == len(data) + 10 and b"\xff" * 10 in inserted
-    assert mutate(data, [("delete", 0.5, 20, b"x")]) == data[:len(data) // 2] + data[len(data) // 2 + 20:]
+    half = len(data) // 2
+    assert mutate(data, [("delete", 0.5, 20, b"x")]) == data[:half] + data[half + 20:]

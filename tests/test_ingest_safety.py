@@ -49,7 +49,8 @@ def test_a_device_is_refused_unread(cli, device):
 def test_a_symlink_to_a_letter_is_read(cli, tmp_path):
     link = tmp_path / "link.txt"
     link.symlink_to(LETTER)
-    assert _records(cli("extract", "--compact", link, timeout=HANG))[0]["case_number"] == "CM14-0037910"
+    record = _records(cli("extract", "--compact", link, timeout=HANG))[0]
+    assert record["case_number"] == "CM14-0037910"
 
 
 def test_batch_records_a_fifo_in_a_folder_as_failed_and_does_the_rest(cli, tmp_path):

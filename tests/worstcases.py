@@ -13,8 +13,9 @@ EXPORT = (LETTERS / "004_fc97f7610c159615.txt").read_text(encoding="utf-8")
 SUMMARY_AT = "The injured worker is a 49 year old male"  # in PDF_TEXT's case summary
 TREATMENT = "LUMBAR TP1 L5"                             # EXPORT's one item
 CREDENTIALS_AT = "The Expert Reviewer has the following credentials"  # in PDF_TEXT
-ITEM = ("**ITEM {i}:** Upheld\n\n**Claims Administrator guideline:** Decision based on MTUS.\n\n"
-        "**MAXIMUS guideline:** Decision based on ACOEM.\n\n**Decision rationale:** Not needed.\n\n")
+ITEM = ("**ITEM {i}:** Upheld\n\n**Claims Administrator guideline:** Decision based on MTUS."
+        "\n\n**MAXIMUS guideline:** Decision based on ACOEM.\n\n"
+        "**Decision rationale:** Not needed.\n\n")
 
 
 def _in_summary(block: str, letter: str = PDF_TEXT) -> str:
@@ -80,7 +81,8 @@ CASES = {
     "many items": lambda n: _items(ITEM, n),
     "many items and page breaks": lambda n: _items(ITEM + "\fPage {i} of 9\nCM15-0123456\n", n),
     "labels": lambda n: EXPORT.replace(
-        "**LUMBAR TP1 L5:** Upheld", "**LUMBAR TP1 L5:** Upheld" + _repeat(" Decision rationale:", n)),
+        "**LUMBAR TP1 L5:** Upheld",
+        "**LUMBAR TP1 L5:** Upheld" + _repeat(" Decision rationale:", n)),
 }
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import re
 
 from extractor.core import lexicon as lx
-from extractor.core.schema import FIELDS
 
 ISSUER = re.compile(r"\bMAXIMUS\b", re.IGNORECASE)
 REVIEW = re.compile(r"Independent Medical Review|\bIMR\b", re.IGNORECASE)
@@ -36,7 +35,6 @@ DETERMINATION = re.compile(
     r": ?(?:Upheld|Overturned)\b|\b(?:UPHOLD|OVERTURN)\b|"
     r"\b(?:is|are) (?:not )?medically necessary and appropriate")
 HEADINGS, SECTION_OF = lx.landmark_pattern()
-CASE_NUMBER = re.compile(rf"\b{FIELDS['case_number'].spec.shape}\b")
 MIN_LAYOUT = 2
 
 
@@ -57,8 +55,8 @@ def layout_kinds(norm: str, enough: int) -> int:
         if len(sections) >= enough:
             return len(sections)
     kinds = len(sections)
-    for present in (lambda: CASE_NUMBER.search(norm) is not None,
-                    lambda: any(lx.label_at(lx.ITEM_LABEL, lx.ITEM_NAMES, norm, 0, len(norm))),
+    for present in (lambda: lx.CASE_NUMBER.search(norm) is not None,
+                    lambda: bool(lx.ITEM_LABELS.find(norm, 0, len(norm))),
                     lambda: _header_block(norm)):
         if kinds >= enough:
             break
@@ -68,9 +66,4 @@ def layout_kinds(norm: str, enough: int) -> int:
 
 def _header_block(norm: str) -> bool:
     """Two different header fields labelled ('Case Number:', 'Date Assigned:'...)."""
-    seen = set()
-    for path, _ in lx.label_at(lx.HEADER_LABEL, lx.HEADER_NAMES, norm, 0, len(norm)):
-        seen.add(path)
-        if len(seen) == 2:
-            return True
-    return False
+    return len({path for path, _, _ in lx.HEADER_LABELS.find(norm, 0, len(norm))}) >= 2

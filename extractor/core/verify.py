@@ -118,12 +118,19 @@ def _find_within(doc: Document, value: str, span: tuple[int, int]) -> tuple[int,
     """Raw span of `value` as whole words inside raw span `span`, or None."""
     norm = doc.index.norm
     lo, hi = doc.index.norm_pos(span[0]), doc.index.norm_pos(span[1])
+    n = norm.find(value, lo, hi)
+    if n >= 0 and _whole_words(norm, value, n):  # the usual case, found at once
+        return doc.index.span(n, n + len(value))
     for n in _occurrences(norm, value, lo, hi):
-        before = norm[n - 1] if n > 0 else " "
-        after = norm[n + len(value)] if n + len(value) < len(norm) else " "
-        if not (_word_edge(before, value[0]) or _word_edge(after, value[-1])):
+        if _whole_words(norm, value, n):
             return doc.index.span(n, n + len(value))
     return None
+
+
+def _whole_words(norm: str, value: str, n: int) -> bool:
+    before = norm[n - 1] if n > 0 else " "
+    after = norm[n + len(value)] if n + len(value) < len(norm) else " "
+    return not (_word_edge(before, value[0]) or _word_edge(after, value[-1]))
 
 
 FIND_TRIES = 8

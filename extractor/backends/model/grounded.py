@@ -17,7 +17,7 @@ import re
 
 from extractor.core.ingest import Document
 from extractor.backends.rules import LANDMARK
-from extractor.core.lexicon import ITEM_LABEL
+from extractor.core.lexicon import ITEM_LABELS
 from extractor.core.schema import FIELDS
 from extractor.core.verify import is_letter_text
 
@@ -30,7 +30,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 _ITEM_HEADING = re.compile(r":\s*(?:Upheld|Overturned)\b", re.IGNORECASE)
 # (?<!\s): a try starts only where a whitespace run starts (else each space of a run
 # would rescan the rest of it).
-_PIECE_SPLIT = re.compile(r",\s+(?:and\s+|or\s+)?|;\s+|(?<!\s)\s+(?:and|with|of|in|for|includ\w*)\s+")
+_PIECE_SPLIT = re.compile(
+    r",\s+(?:and\s+|or\s+)?|;\s+|(?<!\s)\s+(?:and|with|of|in|for|includ\w*)\s+")
 # A grounded request whose enum held pieces with double quotes made llama-cpp-python
 # 0.3.36's server log "failed to parse grammar" at an escaped quote and silently fall back
 # to plain JSON (no grounding at all); converting the same schema in-process parsed, so
@@ -102,9 +103,11 @@ def _clean(line: str) -> str:
 def _between_markers(norm: str) -> list[str]:
     """The normalized text cut at section headings, labels and item headings."""
     cuts = {0, len(norm)}
-    for rx in (LANDMARK, ITEM_LABEL, _ITEM_HEADING):
+    for rx in (LANDMARK, _ITEM_HEADING):
         for m in rx.finditer(norm):
             cuts.update((m.start(), m.end()))
+    for _, start, end in ITEM_LABELS.find(norm, 0, len(norm)):
+        cuts.update((start, end))
     bounds = sorted(cuts)
     return [norm[a:b].strip() for a, b in zip(bounds, bounds[1:]) if norm[a:b].strip()]
 
