@@ -7,6 +7,7 @@ verbatim quote that supports it. Only `verify.verify` turns claims into a
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -165,6 +166,12 @@ class Claim(BaseModel):
     value: Any
     quote: str | None
     near: int | None = None
+
+
+def record_json(record: Record, pretty: bool = False) -> str:
+    """The record as the CLI prints it: one line, or indented for one file."""
+    return json.dumps(record.model_dump(mode="json"), ensure_ascii=False,
+                      indent=2 if pretty else None)
 
 
 def json_schema() -> dict:
