@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 
 from extractor.core.normalize import (
-    _BLOCK_TAGS, _EMPHASIS, _ENTITIES, _ENTITY, _MARKUP_CHAR, _QUOTES, _TAG, _TYPO, TextIndex,
+    _BLOCK_TAGS, _EMPHASIS, _ENTITIES, _ENTITY, _QUOTES, _SPECIALS, _TAG, _TYPO, TextIndex,
     _blank_out,
 )
+
+_MARKUP_CHAR = re.compile(f"[{_SPECIALS}]")
 
 # Candidate spots where the text is not copied verbatim; single spaces are not.
 _CANDIDATE = re.compile(r"[^\S ]\s*| \s+|[*_<&" + _QUOTES + "]")

@@ -5,11 +5,12 @@ import re
 
 import pytest
 from conftest import ALL_LETTERS
+from normalize_reference import _MARKUP_CHAR
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from extractor.core import ingest
-from extractor.core.normalize import _MARKUP_CHAR, has_markup
+from extractor.core.normalize import has_markup
 from extractor.core.schema import record_json
 from extractor.pipeline import extract_path
 
