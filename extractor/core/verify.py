@@ -115,22 +115,21 @@ def is_letter_text(doc: Document, text: str) -> bool:
 
 
 def _find_within(doc: Document, value: str, span: tuple[int, int]) -> tuple[int, int] | None:
-    """Raw span of `value` as whole words inside raw span `span`, or None."""
-    norm = doc.index.norm
-    lo, hi = doc.index.norm_pos(span[0]), doc.index.norm_pos(span[1])
-    n = norm.find(value, lo)
-    while 0 <= n and n + len(value) <= hi:
-        before = norm[n - 1] if n > 0 else " "
-        after = norm[n + len(value)] if n + len(value) < len(norm) else " "
-        if not (_word_edge(before, value[0]) or _word_edge(after, value[-1])):
-            return doc.index.span(n, n + len(value))
-        n = norm.find(value, n + 1)
+    """Raw span of `value` as whole words inside raw span `span`, or None: the
+    first occurrence that cuts no word in two at either edge."""
+    index = doc.index
+    norm = index.norm
+    lo, hi = index.norm_pos(span[0]), index.norm_pos(span[1])
+    first, last, size = value[0].isalnum(), value[-1].isalnum(), len(value)
+    n = norm.find(value, lo, hi)
+    while n >= 0:
+        end = n + size
+        cuts_before = first and n > 0 and norm[n - 1].isalnum()
+        cuts_after = last and end < len(norm) and norm[end].isalnum()
+        if not (cuts_before or cuts_after):
+            return index.span(n, end)
+        n = norm.find(value, n + 1, hi)
     return None
-
-
-def _word_edge(outside: str, inside: str) -> bool:
-    """True when the value would cut a word in two at this edge."""
-    return outside.isalnum() and inside.isalnum()
 
 
 def _agree_date(doc, claim, key, span) -> Checked | str:
