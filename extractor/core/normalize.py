@@ -153,15 +153,16 @@ def _collapse(index: TextIndex, text: str) -> None:
 
 
 def _tokens(text: str) -> tuple[list[str], list[int]]:
-    """The tokens of `text` and their offsets, by str methods over its lines."""
-    lines = text.split("\n")
+    """The tokens of `text` and their offsets, by str methods over its lines
+    (any line boundary: they are all whitespace, so all end a token)."""
+    lines = text.splitlines(keepends=True)
+    line_at = accumulate(map(len, lines), initial=0)
     bodies = list(map(str.strip, lines))
-    lead = map(sub, map(len, lines), map(len, map(str.lstrip, lines)))
-    line_at = accumulate(map(add, map(len, lines), repeat(1)), initial=0)
     keep = list(map(bool, bodies))
     tokens = list(compress(bodies, keep))
+    lead = map(sub, map(len, lines), map(len, map(str.lstrip, lines)))
     tok_at = list(compress(map(add, line_at, lead), keep))
-    # A body that is printable and has no double space is one token.
+    # A body that is printable and has no double space is one token; split the others.
     inner = list(compress(count(), map(or_, map(not_, map(str.isprintable, tokens)),
                                        map(contains, tokens, repeat("  ")))))
     for i in reversed(inner):
