@@ -8,6 +8,7 @@ verbatim quote that supports it. Only `verify.verify` turns claims into a
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -155,11 +156,14 @@ class Record(_Strict):
     usage: Usage | None = None
 
 
-class Claim(BaseModel):
+@dataclass(slots=True)
+class Claim:
     """One value an extractor asserts, with the quote that should support it.
 
     `near` is an optional raw offset: when a quote occurs several times (an item
     heading repeated in its rationale), the occurrence at or after `near` wins.
+    A plain dataclass: extractors make dozens per letter and the verifier checks
+    every part of it, so validating it on the way in would only cost time.
     """
 
     field: str
