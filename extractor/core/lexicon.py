@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import re
 
+from extractor.core.categories import DRUG_NAMES
 from extractor.core.schema import FIELDS
 
-# -- sections: heading spellings by section, as printed (upper case or Title Case; the
-# prose says "clinical case summary" in lower case, which must not count) -------------
+# -- sections: heading spellings by section, matched in any capitalisation. The prose
+# also says "the following clinical case summary", so the rules count a heading only
+# where it is written in capitals or stands on a line of its own (`rules._is_heading`).
 LANDMARKS: dict[str, tuple[str, ...]] = {
     "credentials": ("HOW THE IMR FINAL DETERMINATION WAS MADE",
                     "HOW THE FINAL DETERMINATION WAS MADE", "EXPERT REVIEWER CREDENTIALS"),
@@ -46,6 +48,8 @@ WORKER = ("injured worker", "worker", "employee", "applicant", "patient", "claim
 # Dosage forms: "Fentanyl patch 25mcg/hr" names the drug Fentanyl.
 FORMS = ("patch", "patches", "tablet", "tablets", "tab", "tabs", "capsule", "capsules",
          "cream", "gel", "ointment", "lotion", "solution", "spray")
+# Release forms written after a drug name: "Tramadol ER".
+RELEASE = ("ER", "XR", "CR", "SR", "XL", "DR", "ODT", "IR")
 # A list piece that is only a side belongs to the diagnosis before it.
 SIDES = ("bilateral", "left", "right", "bilaterally")
 
@@ -71,15 +75,9 @@ def _alternation(labels) -> str:
 # match is then mapped back to its section or field by a dict. Measured: 25x faster
 # than a group per section on a 7,000-character letter.
 def landmark_pattern() -> tuple[re.Pattern, dict[str, str]]:
-    """Any section heading, and heading text -> section."""
-    names = {form: section for section, spellings in LANDMARKS.items()
-             for x in spellings for form in (x, _title(x))}
-    return re.compile(_alternation(names)), names
-
-
-def _title(heading: str) -> str:
-    small = {"and", "the", "of", "was", "by", "on", "for"}
-    return " ".join(w if w.lower() in small else w.capitalize() for w in heading.lower().split())
+    """Any section heading in any case, and lower-cased heading text -> section."""
+    names = {x.lower(): section for section, spellings in LANDMARKS.items() for x in spellings}
+    return re.compile(_alternation(names), re.IGNORECASE), names
 
 
 # -- field labels from the field table ------------------------------------------------
@@ -87,24 +85,19 @@ class Labels:
     """The labels of some fields (from the field table), each followed by ':' or a table
     bar. Found by scanning the text backwards: the reversed pattern starts with ':' or
     '|', so the engine jumps from colon to colon in C and tries the labels only there.
-    The usual capitalisations of each label are matched (declared, Title, UPPER,
-    Sentence case)."""
+    Labels match in any capitalisation ("claims administrator GUIDELINE")."""
 
     def __init__(self, paths):
         self.names = {x.lower(): path for path in paths for x in FIELDS[path].spec.labels}
-        spellings = {v for path in paths for x in FIELDS[path].spec.labels for v in _cases(x)}
-        backwards = sorted((re.escape(v[::-1]) for v in spellings), key=len, reverse=True)
-        self.pattern = re.compile(r"(?:: ?|\| ?)(" + "|".join(backwards) + r")(?![A-Za-z'])")
+        backwards = sorted((re.escape(v[::-1]) for v in self.names), key=len, reverse=True)
+        self.pattern = re.compile(r"(?:: ?|\| ?)(" + "|".join(backwards) + r")(?![A-Za-z'])",
+                                  re.IGNORECASE)
 
     def find(self, text: str, lo: int, hi: int) -> list[tuple[str, int, int]]:
         """(field path, start, end) of every label in text[lo:hi], in text order."""
         found = [(self.names[m.group(1)[::-1].lower()], hi - m.end(), hi - m.start())
                  for m in self.pattern.finditer(text[lo:hi][::-1])]
         return found[::-1]
-
-
-def _cases(label: str) -> set[str]:
-    return {label, label.title(), label.upper(), label.capitalize(), _title(label)}
 
 
 HEADER_FIELDS = tuple(p for p, f in FIELDS.items() if f.spec.labels and not f.item
@@ -125,6 +118,9 @@ NUMBERED = re.compile(r"(?<!\S)(?P<n>\d{1,2})[.)] (?=\S)")
 # "... is not medically necessary and appropriate": the decision written as a sentence.
 DECISION_SENTENCE = re.compile(r" (?P<say>(?:is|are|was|were) (?:not )?medically necessary"
                                r"(?: and appropriate)?)\.? ?$", re.IGNORECASE)
+# A numbered heading that names the request, then the decision in its own paragraph:
+# "1. Norco #120 The request for Norco #120 is not medically necessary ..."
+DECISION_PARAGRAPH = re.compile(r"[.:]? (?=The request for )")
 REQUEST_FOR = re.compile(r"^(?:The )?request for ", re.IGNORECASE)
 # Prose on a cover page: "... partially overturns the Claims Administrator's decision".
 OUTCOME_PROSE = re.compile(r"\b(?:partially overturns|overturns|upholds) the (?:Claims "
@@ -144,6 +140,11 @@ MEDICATION = re.compile(
     r"^(?:\d{1,4} )?(?P<name>[A-Za-z][A-Za-z-]{0,30}(?: [A-Za-z][A-Za-z-]{0,30}){0,3}?)"
     r" (?P<strength>\d{1,5}(?:\.\d{1,3})?(?:/\d{1,5}(?:\.\d{1,3})?){0,2} ?"
     + STRENGTH_UNITS + r")(?![A-Za-z/])", re.IGNORECASE)
+# A medication written without a strength: a known drug name, then a count, a form or
+# nothing ("Norco #120", "Tramadol QTY 60", "Lidoderm patches").
+BARE_MEDICATION = re.compile(
+    r"^(?:\d{1,4} )?(?P<name>(?:" + DRUG_NAMES + r")(?: (?:" + "|".join(RELEASE) + r"))?)"
+    r"(?=$| ?#| QTY\b| \d{1,4}\b| \(|,| (?:" + "|".join(FORMS) + r")\b)", re.IGNORECASE)
 _FORM_TAIL = re.compile(r"(?: (?:" + "|".join(FORMS) + r"))+$", re.IGNORECASE)
 
 
