@@ -110,3 +110,32 @@ def test_a_final_determination_that_disagrees_with_the_items_is_kept_and_flagged
     assert record.outcome == "overturned"
     assert [i.decision for i in record.items] == ["upheld", "upheld"]
     assert record.warnings == ["outcome: the letter says overturned, its item decisions say upheld"]
+
+
+def test_a_heading_in_lower_case_counts_only_on_a_line_of_its_own(tmp_path):
+    # The same words inside a sentence are prose: read as the issues heading, they would
+    # end the summary before the worker's age and diagnoses.
+    text = (LETTERS / "f-anycase--1.txt").read_text()
+    said = "The imr issues, decisions and rationales follow this summary. The patient is"
+    letter = tmp_path / "prose.txt"
+    letter.write_text(text.replace("The patient is", said, 1))
+    record = extract_document(ingest.load(letter), Config(backend="rules"))
+    assert (record.patient.age, record.diagnoses) == (39, ["left knee sprain"])
+    assert [i.treatment for i in record.items] == ["MRI of the left knee without contrast"]
+
+
+def test_a_drug_named_without_a_strength_is_a_medication_and_other_treatments_are_not(cli):
+    record = json.loads(cli("extract", LETTERS / "f-nostrength--1.txt").stdout)
+    assert [(i["medication"], i["quantity"]) for i in record["items"]] == [
+        ({"name": "Norco", "strength": None}, 120), ({"name": "Tramadol", "strength": None}, 60),
+        ({"name": "Lidoderm", "strength": None}, None)]
+    other = json.loads(cli("extract", LETTERS / "f-paragraph--1.txt").stdout)
+    assert [i["medication"] for i in other["items"]] == [None, None]
+
+
+def test_a_decision_paragraph_after_a_numbered_heading_is_the_items_decision(cli):
+    record = json.loads(cli("extract", LETTERS / "f-paragraph--1.txt").stdout)
+    assert [i["decision"] for i in record["items"]] == ["upheld", "overturned"]
+    quotes = [e["quote"] for e in record["evidence"] if e["field"].endswith(".decision")]
+    assert quotes[0] == ("The request for Cervical epidural steroid injection at C5-C6 is not "
+                         "medically necessary and\nappropriate.")

@@ -119,7 +119,7 @@ def _is_heading(view: View, m: re.Match) -> bool:
     """A landmark counts where it is written in capitals, or in any case where it
     stands on its own line (bar markup: '### ', '<h3>'), unlike the same words in
     a sentence ("the following clinical case summary based on ...")."""
-    if not any(c.islower() for c in m.group()):
+    if view.norm[m.start():m.end()].isupper():
         return True
     text = view.doc.text
     raw_s, raw_e = view.doc.index.span(*m.span())

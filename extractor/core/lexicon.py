@@ -74,10 +74,47 @@ def _alternation(labels) -> str:
 # lookbehind in front), so the regex engine skips to candidate first letters in C; the
 # match is then mapped back to its section or field by a dict. Measured: 25x faster
 # than a group per section on a 7,000-character letter.
-def landmark_pattern() -> tuple[re.Pattern, dict[str, str]]:
+class AnyCase:
+    """A literal alternation matched in any case, in a lower-cased copy of the text (same
+    offsets). Candidate starts come from str.find of each spelling's longest word (one
+    find per distinct word), each confirmed by the alternation there: the same matches
+    as finditer. Measured on the fixture letters: a regex scan of the folded text was
+    3x slower (every lower-case letter is a candidate first letter there), re.IGNORECASE
+    on the original text 30x."""
+
+    def __init__(self, words):
+        words = {w.lower() for w in words}
+        self.pattern = re.compile(_alternation(words))
+        self.keys: dict[str, set[int]] = {}  # key word -> its offsets in the spellings
+        for w in words:
+            key = max(re.findall("[a-z]+", w), key=len)
+            self.keys.setdefault(key, set()).add(w.index(key))
+
+    def finditer(self, text: str):
+        folded = text.lower()
+        if len(folded) != len(text):  # a few non-ASCII letters lengthen when lowered
+            folded = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+        starts = {at - k for key, offsets in self.keys.items()
+                  for at in _occurrences(folded, key) for k in offsets if at >= k}
+        end = 0
+        for at in sorted(starts):
+            m = self.pattern.match(folded, at) if at >= end else None
+            if m:
+                end = m.end()
+                yield m
+
+
+def _occurrences(text: str, word: str):
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)
+
+
+def landmark_pattern() -> tuple[AnyCase, dict[str, str]]:
     """Any section heading in any case, and lower-cased heading text -> section."""
     names = {x.lower(): section for section, spellings in LANDMARKS.items() for x in spellings}
-    return re.compile(_alternation(names), re.IGNORECASE), names
+    return AnyCase(names), names
 
 
 # -- field labels from the field table ------------------------------------------------
