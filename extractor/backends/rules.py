@@ -83,9 +83,8 @@ def _sections(view: View) -> dict[str, tuple[int, int]]:
     summary heading -> the patient is looked for in everything before the items."""
     norm = view.norm
     found: dict[str, tuple[int, int]] = {}
-    for m in LANDMARK.finditer(norm):
-        if _is_heading(view, m):
-            found.setdefault(SECTION_OF[m.group().lower()], m.span())
+    for m in headings(view.doc):
+        found.setdefault(SECTION_OF[m.group()], m.span())
     n = len(norm)
     starts = sorted(s for s, _ in found.values())
 
@@ -115,14 +114,19 @@ HEADING_LINE = 200  # how far to look for the line breaks around a heading, in c
 _MARKUP = re.compile(r"<[^<>]{0,200}>|[#*_|>\s]")
 
 
-def _is_heading(view: View, m: re.Match) -> bool:
+def headings(doc: Document) -> list[re.Match]:
+    """The section landmarks of the letter that are headings (matched lower-cased)."""
+    return [m for m in LANDMARK.finditer(doc.index.norm) if _is_heading(doc, m)]
+
+
+def _is_heading(doc: Document, m: re.Match) -> bool:
     """A landmark counts where it is written in capitals, or in any case where it
     stands on its own line (bar markup: '### ', '<h3>'), unlike the same words in
     a sentence ("the following clinical case summary based on ...")."""
-    if view.norm[m.start():m.end()].isupper():
+    if doc.index.norm[m.start():m.end()].isupper():
         return True
-    text = view.doc.text
-    raw_s, raw_e = view.doc.index.span(*m.span())
+    text = doc.text
+    raw_s, raw_e = doc.index.span(*m.span())
     line_s = text.rfind("\n", max(0, raw_s - HEADING_LINE), raw_s)
     line_e = text.find("\n", raw_e, raw_e + HEADING_LINE)
     before = text[line_s + 1:raw_s] if line_s >= 0 or raw_s < HEADING_LINE else "x"
@@ -345,7 +349,7 @@ class Heading:
 def _items(view: View, bounds: tuple[int, int]) -> None:
     """Segment the issues section into items, whatever form their headings take:
     'TREATMENT: Upheld', a numbered decision sentence, or a numbered (or plain)
-    heading whose decision comes in its own 'Decision:' paragraph."""
+    heading whose decision comes in its own 'Decision:' paragraph or an unlabelled one."""
     lo, hi = bounds
     labels = [Label(*found) for found in lx.ITEM_LABELS.find(view.norm, lo, hi)]
     heads: list[Heading] = []
@@ -399,7 +403,7 @@ def _heading(norm: str, floor: int, label_at: int, number: int) -> Heading | Non
         para = lx.DECISION_PARAGRAPH.search(norm, start, said.start())
         t_end, said_at = (para.start(), para.end()) if para else (said.start(), start)
         return Heading(start, t_end, said.end(), said.group("say"), begin, said_at)
-    t_end = end - 1 if end > start and norm[end - 1] == "." else end
+    t_end = end - 1 if end > start and norm[end - 1] in ".:" else end
     return Heading(start, t_end, end, None, begin) if t_end > start else None
 
 
@@ -437,6 +441,8 @@ def _item(view: View, i: int, head: Heading, labels: list[Label], end: int) -> N
     treatment = norm[start:t_end]
     _quantity(view, field, start, treatment)
     _medication(view, field, start, treatment)
+    if not head.decision and all(x.path != _DECISION for x in labels):
+        end = _closing_decision(view, f"{field}.decision", head.end, end)
     for j, x in enumerate(labels):
         stop = labels[j + 1].start if j + 1 < len(labels) else end
         local = FIELDS[x.path].local
@@ -446,6 +452,21 @@ def _item(view: View, i: int, head: Heading, labels: list[Label], end: int) -> N
                 view.claim(f"{field}.{local}", _decision(said.group()), x.start, said.end())
         else:
             view.text(f"{field}.{local}", x.end, stop)
+
+
+def _closing_decision(view: View, field: str, lo: int, hi: int) -> int:
+    """An item with no decision yet may close with one in its own paragraph ("The request
+    for ... is not medically necessary and appropriate."): claim it, and return where it
+    starts, so the paragraph before it (the rationale) ends there; else hi."""
+    norm = view.norm
+    while hi > lo and norm[hi - 1] == " ":
+        hi -= 1
+    at = norm.rfind(lx.CLOSING_DECISION, max(lo, hi - HEADING_MAX), hi)
+    said = lx.DECISION_SENTENCE.search(norm, at, hi) if at >= 0 else None
+    if not said or not said.group("say").lower().endswith("appropriate"):
+        return hi
+    view.claim(field, _decision(said.group("say")), at, said.end())
+    return at
 
 
 def _medication(view: View, field: str, start: int, treatment: str) -> None:
