@@ -88,8 +88,9 @@ SUMMARY_HEADINGS = ["CLINICAL CASE SUMMARY", "CASE SUMMARY", "EXPERT REVIEWER CA
                     "SUMMARY OF RECORDS"]
 ISSUES_HEADINGS = ["IMR ISSUES, DECISIONS AND RATIONALES", "IMR DECISION(S) AND RATIONALE(S)"]
 HEADER_STYLES = ["none", "plain", "bold", "table", "cover"]
-# paragraph: a numbered heading naming the request, the decision in a plain paragraph after it
-ITEM_FORMS = ["heading", "sentence", "numbered", "paragraph"]
+# paragraph: a numbered heading naming the request, the decision in a plain paragraph after
+# it; closing: "1) Regarding the request for X:", the labels, then the decision paragraph
+ITEM_FORMS = ["heading", "sentence", "numbered", "paragraph", "closing"]
 # How labels and section headings are capitalised: as printed, or in another case.
 LABEL_CASES = ["printed", "lower", "upper", "sentence", "mixed"]
 FORMATS = ["text", "markdown", "html", "pdf"]
@@ -254,9 +255,11 @@ def _item(c: dict, n: int, treatment: str, d: str, ca: str, mx: str, rationale: 
         return [("item", f"{treatment}:|{d.capitalize()}")] + labels
     if c["form"] == "sentence":
         return [("p", f"{n}. {treatment} {necessary} and appropriate.")] + labels
+    decided = ("p", f"The request for {treatment} {necessary} and appropriate.")
     if c["form"] == "paragraph":
-        return [("p", f"{n}. {treatment}"),
-                ("p", f"The request for {treatment} {necessary} and appropriate.")] + labels
+        return [("p", f"{n}. {treatment}"), decided] + labels
+    if c["form"] == "closing":
+        return [("p", f"{n}) Regarding the request for {treatment}:")] + labels + [decided]
     return ([("p", f"{n}) {treatment}")] + labels
             + [("p", f"{recase('Decision', c['case'])}: The request {necessary} and appropriate.")])
 
@@ -330,13 +333,13 @@ def _html(blocks) -> str:
 
 
 # -- the committed fixtures ----------------------------------------------------------
-def write_fixtures(n: int = 16, seed: int = 10) -> list[Path]:
+def write_fixtures(n: int = 20, seed: int = 10) -> list[Path]:
     rng = random.Random(seed)
     paths = []
     for i in range(n):
         # cycle the families so each header style, item form and format is present
         c = letter(rng.choice)
-        c["header"], c["form"] = HEADER_STYLES[i % 5], ITEM_FORMS[i % 4]
+        c["header"], c["form"] = HEADER_STYLES[i % 5], ITEM_FORMS[(i + i // 5) % 5]
         c["format"] = FORMATS[i % 4]
         c["case"] = LABEL_CASES[(i // 2) % len(LABEL_CASES)]
         suffix, data = render(c)

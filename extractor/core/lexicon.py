@@ -158,7 +158,8 @@ DECISION_SENTENCE = re.compile(r" (?P<say>(?:is|are|was|were) (?:not )?medically
 # A numbered heading that names the request, then the decision in its own paragraph:
 # "1. Norco #120 The request for Norco #120 is not medically necessary ..."
 DECISION_PARAGRAPH = re.compile(r"[.:]? (?=The request for )")
-REQUEST_FOR = re.compile(r"^(?:Regarding )?(?:the )?request for ", re.IGNORECASE)
+# (match() anchors at its pos; a "^" would only match at the start of the whole text)
+REQUEST_FOR = re.compile(r"(?:Regarding )?(?:the )?request for ", re.IGNORECASE)
 # ... or closes the item in its own paragraph, after the rationale (2013 letters).
 CLOSING_DECISION = "The request for "
 # Prose on a cover page: "... partially overturns the Claims Administrator's decision".
