@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from extractor.config import Config
-from extractor.core import ingest
+from extractor.core import ingest, lexicon
 from extractor.pipeline import extract_document
 from extractor.scoring import evaluate
 
@@ -139,3 +140,17 @@ def test_a_decision_paragraph_after_a_numbered_heading_is_the_items_decision(cli
     quotes = [e["quote"] for e in record["evidence"] if e["field"].endswith(".decision")]
     assert quotes[0] == ("The request for Cervical epidural steroid injection at C5-C6 is not "
                          "medically necessary and\nappropriate.")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["Case Summary ", "summary of records", "RECORDS REVIEWED",
+                                 "decisions and rationales", "x", " ", "rationale", "Made"]),
+                max_size=30).map("".join))
+def test_any_case_landmarks_match_as_a_case_insensitive_scan_would(text):
+    # AnyCase finds candidates by key words, not by scanning: it must still find exactly
+    # the matches of the same alternation run with re.IGNORECASE.
+    spellings = [x for forms in lexicon.LANDMARKS.values() for x in forms]
+    scan = re.compile("|".join(sorted(map(re.escape, spellings), key=len, reverse=True)),
+                      re.IGNORECASE)
+    got = [(m.span(), m.group()) for m in lexicon.AnyCase(spellings).finditer(text)]
+    assert got == [(m.span(), m.group().lower()) for m in scan.finditer(text)]
