@@ -375,5 +375,49 @@ def export(db_path: str, fmt: str, output) -> None:
         _fail(e)
 
 
+# -- serve (issue 13) --------------------------------------------------------------------
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind. Anything but loopback needs --token.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--token", default=None, envvar="IMR_EXTRACT_TOKEN",
+              help="Every /v1 call must send 'Authorization: Bearer TOKEN' "
+              "[env IMR_EXTRACT_TOKEN].")
+@click.option("--db", "db_path", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Results database to serve read-only at /v1/letters.")
+@click.option("--max-bytes", type=click.IntRange(1), default=10 * 1024 * 1024,
+              show_default=True, help="Largest letter accepted (413 above it).")
+@click.option("--concurrency", type=click.IntRange(1, 512), default=4, show_default=True,
+              help="Model calls at once (llm/hybrid).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Worker processes for the rules [default: one per core].")
+@click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0,
+              show_default=True, help="Seconds one extraction may take (504 after).")
+@model_options
+def serve(host, port, token, db_path, max_bytes, concurrency, workers, request_timeout,
+          **model_args) -> None:
+    """Run the extraction service: POST /v1/extract, /v1/schema, /docs, and a review page
+    at / (needs the serve extra: pip install 'imr-extract[serve]').
+
+    curl -F file=@letter.txt localhost:8000/v1/extract
+    """
+    import os
+
+    try:
+        from extractor.serve import app
+        from extractor.serve.settings import Settings
+    except ImportError as e:  # fastapi/uvicorn are an optional extra
+        _fail(UsageError(f"serve needs the serve extra ({e.name} is missing): "
+                         "pip install 'imr-extract[serve]'"))
+    settings = Settings(host=host, port=port, token=token or None, db=db_path,
+                        max_bytes=max_bytes, concurrency=concurrency,
+                        workers=workers or os.cpu_count() or 1, timeout=request_timeout,
+                        config=config_from(**model_args))
+    try:
+        app.run(settings)
+    except ImrError as e:
+        _fail(e)
+
+
 if __name__ == "__main__":  # python -m extractor.cli (python -m extractor works too)
     main()

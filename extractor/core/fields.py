@@ -34,6 +34,7 @@ class Spec:
     gap: bool = False                 # hybrid: an item without it is asked of the model
     long: bool = False                # grounded decoding: a long piece (guideline, rationale)
     rows: str | None = None           # store: also one row per value in `specialties`, this kind
+    filter: bool = False              # service: GET /v1/letters filters on it (a date: a range)
 
 
 @dataclass(frozen=True)

@@ -66,11 +66,11 @@ def load(path: str | Path) -> Document:
     return from_bytes(data, str(p))
 
 
-def from_bytes(data: bytes, path: str = "<stdin>") -> Document:
+def from_bytes(data: bytes, path: str = "<stdin>", fmt: str | None = None) -> Document:
+    """`fmt` is the format when no file name says it (a request body's Content-Type)."""
     if not data.strip():
         raise IngestError(f"{path}: empty file")
-    suffix = Path(path).suffix.lower()
-    fmt = SUPPORTED.get(suffix, "text")
+    fmt = fmt or SUPPORTED.get(Path(path).suffix.lower(), "text")
     warnings: list[str] = []
     if fmt == "pdf" or data[:5] == b"%PDF-":
         fmt = "pdf"

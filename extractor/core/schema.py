@@ -44,7 +44,8 @@ class _Strict(BaseModel):
 
 
 class Source(_Strict):
-    path: str
+    path: str | None = Field(description="The file as given; for the service, the upload's "
+                             "file name, or null for a raw request body")
     sha256: str = Field(description="SHA-256 of the file bytes")
     format: Format
     chars: int = Field(description="Length of the decoded text that offsets refer to")
@@ -86,11 +87,12 @@ class Medication(_Strict):
 class Item(_Strict):
     treatment: Annotated[str, Spec(TEXT, description="The treatment in dispute, as written")]
     decision: Annotated[Decision | None, Spec(
-        WORD, gap=True, description="upheld or overturned")] = None
+        WORD, gap=True, filter=True, description="upheld or overturned")] = None
     medically_necessary: Annotated[bool | None, Spec(
         score=BOOL, description="Derived: true when overturned")] = None
     category: Annotated[Category, Spec(
-        score=WORD, description="Derived from the treatment by a keyword table")] = "other"
+        score=WORD, filter=True,
+        description="Derived from the treatment by a keyword table")] = "other"
     quantity: Annotated[int | None, Spec(INT, description="Count of units requested")] = None
     medication: Medication | None = None
     claims_administrator_guideline: Annotated[str | None, Spec(
@@ -132,9 +134,11 @@ class Record(_Strict):
     source: Source
     extractor: ExtractorInfo
     case_number: Annotated[str | None, Spec(
-        TEXT, shape=r"[A-Z]{2}\d{2}-\d{4,8}", description="IMR case number (CM14-0037910)")] = None
+        TEXT, shape=r"[A-Z]{2}\d{2}-\d{4,8}", filter=True,
+        description="IMR case number (CM14-0037910)")] = None
     date_assigned: Annotated[str | None, Spec(DATE, description="Date assigned")] = None
-    decision_date: Annotated[str | None, Spec(DATE, description="Date of the decision")] = None
+    decision_date: Annotated[str | None, Spec(
+        DATE, filter=True, description="Date of the decision")] = None
     ur_denial_date: Annotated[str | None, Spec(
         DATE, description="Date of the utilization review denial")] = None
     application_received: Annotated[str | None, Spec(
@@ -147,7 +151,8 @@ class Record(_Strict):
         TEXT, description="Diagnoses named in the case summary")] = Field(default_factory=list)
     items: list[Item] = Field(default_factory=list)
     outcome: Annotated[Outcome | None, Spec(
-        score=WORD, description="Derived: upheld, overturned or partially_overturned")] = None
+        score=WORD, filter=True,
+        description="Derived: upheld, overturned or partially_overturned")] = None
     evidence: list[Evidence] = Field(default_factory=list)
     rejected: list[Rejected] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
