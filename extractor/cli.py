@@ -379,7 +379,8 @@ def export(db_path: str, fmt: str, output) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind. Anything but loopback needs --token.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on.")
 @click.option("--token", default=None, envvar="IMR_EXTRACT_TOKEN",
               help="Every /v1 call must send 'Authorization: Bearer TOKEN' "
               "[env IMR_EXTRACT_TOKEN].")
