@@ -25,6 +25,7 @@ from extractor.errors import (
     StoreError,
     UsageError,
 )
+from extractor.serve import settings as serving  # light: no FastAPI until `serve` runs
 
 EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -386,17 +387,21 @@ def export(db_path: str, fmt: str, output) -> None:
               "[env IMR_EXTRACT_TOKEN].")
 @click.option("--db", "db_path", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Results database to serve read-only at /v1/letters.")
-@click.option("--max-bytes", type=click.IntRange(1), default=10 * 1024 * 1024,
+@click.option("--max-bytes", type=click.IntRange(1), default=serving.MAX_BYTES,
               show_default=True, help="Largest letter accepted (413 above it).")
-@click.option("--concurrency", type=click.IntRange(1, 512), default=4, show_default=True,
-              help="Model calls at once (llm/hybrid).")
+@click.option("--concurrency", type=click.IntRange(1, 512), default=serving.CONCURRENCY,
+              show_default=True, help="Model calls at once (llm/hybrid).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Worker processes for the rules [default: one per core].")
-@click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0,
-              show_default=True, help="Seconds one extraction may take (504 after).")
+@click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True),
+              default=serving.REQUEST_TIMEOUT_S, show_default=True,
+              help="Seconds one extraction may take (504 after).")
+@click.option("--upload-timeout", type=click.FloatRange(min=0, min_open=True),
+              default=serving.UPLOAD_TIMEOUT_S, show_default=True,
+              help="Seconds for a letter's bytes to arrive (408 after).")
 @model_options
 def serve(host, port, token, db_path, max_bytes, concurrency, workers, request_timeout,
-          **model_args) -> None:
+          upload_timeout, **model_args) -> None:
     """Run the extraction service: POST /v1/extract, /v1/schema, /docs, and a review page
     at / (needs the serve extra: pip install 'imr-extract[serve]').
 
@@ -406,14 +411,13 @@ def serve(host, port, token, db_path, max_bytes, concurrency, workers, request_t
 
     try:
         from extractor.serve import app
-        from extractor.serve.settings import Settings
     except ImportError as e:  # fastapi/uvicorn are an optional extra
         _fail(UsageError(f"serve needs the serve extra ({e.name} is missing): "
                          "pip install 'imr-extract[serve]'"))
-    settings = Settings(host=host, port=port, token=token or None, db=db_path,
-                        max_bytes=max_bytes, concurrency=concurrency,
-                        workers=workers or os.cpu_count() or 1, timeout=request_timeout,
-                        config=config_from(**model_args))
+    settings = serving.Settings(host=host, port=port, token=token or None, db=db_path,
+                                max_bytes=max_bytes, concurrency=concurrency,
+                                workers=workers or os.cpu_count() or 1, timeout=request_timeout,
+                                upload_timeout=upload_timeout, config=config_from(**model_args))
     try:
         app.run(settings)
     except ImrError as e:

@@ -15,7 +15,6 @@ import shutil
 
 import httpx
 import pytest
-from browser import browser  # noqa: F401  (the fixture)
 from conftest import LETTERS, ORIGINALS, ROOT
 from service import Service
 

@@ -213,6 +213,13 @@ def test_request_time_limit_is_504():
         assert httpx.get(s.url + "/healthz").status_code == 200  # still serving
 
 
+def test_an_upload_that_never_ends_is_408():
+    with Service("--upload-timeout", "1") as s:
+        reply = _reply(b"POST /v1/extract HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                       b"Content-Length: 5000\r\n\r\n", b"x" * 100, s.port)
+    assert reply.startswith("HTTP/1.1 408 ") and '"code":"slow_upload"' in reply
+
+
 def test_model_failure_is_502_with_one_line():
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
@@ -282,10 +289,10 @@ def test_access_log_has_method_path_status_size_time_and_nothing_private():
 def db(tmp_path_factory):
     path = tmp_path_factory.mktemp("db") / "results.db"
     out = subprocess.run([sys.executable, "-m", "extractor", "batch", str(LETTERS), "--db",
-                          str(path)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+                          str(path)], capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
     assert out.returncode in (0, 1), out.stderr
     export = subprocess.run([sys.executable, "-m", "extractor", "export", "--db", str(path)],
-                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+                            capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
     records = [json.loads(line) for line in export.stdout.splitlines()]
     assert len(records) > 30
     return path, records

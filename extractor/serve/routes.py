@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import inspect
 import json
@@ -25,7 +26,8 @@ site = APIRouter()
 
 ERRORS = {s: {"description": d} for s, d in (
     (400, "bad options"), (401, "missing or wrong token"), (413, "over --max-bytes"),
-    (415, "unsupported Content-Type"), (422, "empty, binary or not an IMR letter"),
+    (408, "the upload was too slow"), (415, "unsupported Content-Type"),
+    (422, "empty, binary or not an IMR letter"),
     (502, "the model failed"), (504, "over the time limit"))}
 # The letter goes in the body, parsed by hand (streamed under the size limit), so the
 # OpenAPI document is told its shapes here.
@@ -46,13 +48,18 @@ def _options(backend: Annotated[Literal["rules", "llm", "hybrid"] | None, Query(
 async def _extract(request: Request, options: tuple, view: bool) -> dict:
     settings = request.app.state.settings
     config = request_config(settings, *options)  # bad options fail before the upload is read
-    letter = await read_letter(request, settings.max_bytes)
+    try:  # a client trickling bytes must not hold a connection for ever
+        letter = await asyncio.wait_for(read_letter(request, settings.max_bytes),
+                                        settings.upload_timeout)
+    except TimeoutError:
+        raise ApiError(408, "slow_upload", f"the letter did not arrive within "
+                       f"{settings.upload_timeout:g} s (--upload-timeout)") from None
     return await request.app.state.workers.run(letter, config, view)
 
 
 @api.post("/extract", response_model=Record, responses=ERRORS, openapi_extra=LETTER_BODY,
           summary="Extract the verified record of one letter")
-async def extract(request: Request, options: tuple = Depends(_options)):
+async def extract(request: Request, options: Annotated[tuple, Depends(_options)]):
     """The same record as `imr-extract extract` for the same bytes; `source.path` is the
     upload's file name, or null for a raw body."""
     return JSONResponse((await _extract(request, options, view=False))["record"])
@@ -60,7 +67,7 @@ async def extract(request: Request, options: tuple = Depends(_options)):
 
 @api.post("/review", responses=ERRORS, openapi_extra=LETTER_BODY,
           summary="The record plus the highlighted letter (what the page shows)")
-async def review(request: Request, options: tuple = Depends(_options)):
+async def review(request: Request, options: Annotated[tuple, Depends(_options)]):
     """`{"record": ..., "letter_html": ..., "panel_html": ...}`: the letter with its
     evidence spans highlighted, and warnings, rejected values and the record as HTML."""
     return JSONResponse(await _extract(request, options, view=True))
@@ -103,14 +110,16 @@ def _db(request: Request):
 
 
 @api.get("/letters", summary="Extracted letters in the results database, filtered, paginated")
-def letters(filters: dict = Depends(_filter_dependency()), conn=Depends(_db),
+def letters(filters: Annotated[dict, Depends(_filter_dependency())],
+            conn: Annotated[object, Depends(_db)],
             limit: Annotated[int, Query(ge=1, le=query.MAX_PAGE)] = 50,
             offset: Annotated[int, Query(ge=0)] = 0):
     return query.letters(conn, filters, limit, offset)
 
 
 @api.get("/letters/{sha256}", response_model=Record, summary="One stored record")
-def letter(sha256: Annotated[str, PathParam(pattern="^[0-9a-fA-F]{64}$")], conn=Depends(_db)):
+def letter(sha256: Annotated[str, PathParam(pattern="^[0-9a-fA-F]{64}$")],
+           conn: Annotated[object, Depends(_db)]):
     text = query.record_json(conn, sha256.lower())
     if text is None:
         raise ApiError(404, "not_found", f"no extracted letter {sha256} in the database")

@@ -12,6 +12,7 @@ from extractor.errors import UsageError
 MAX_BYTES = 10 * 1024 * 1024   # a letter is ~3-60 kB as text, a few hundred kB as PDF
 CONCURRENCY = 4                # model calls at once
 REQUEST_TIMEOUT_S = 300.0      # a small local model needs 80-190 s for one letter
+UPLOAD_TIMEOUT_S = 60.0        # 10 MB at 1.4 Mbit/s
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Settings:
     concurrency: int = CONCURRENCY
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     timeout: float = REQUEST_TIMEOUT_S
+    upload_timeout: float = UPLOAD_TIMEOUT_S
     config: Config = field(default_factory=Config)
 
     def backends(self) -> tuple[str, ...]:
