@@ -259,6 +259,14 @@ def test_a_non_loopback_host_without_token_is_refused(cli):
     assert len(lines) == 1 and "--token" in lines[0] and "Traceback" not in out.stderr
 
 
+def test_a_db_that_is_no_results_database_is_refused_at_start(cli, tmp_path):
+    bad = tmp_path / "notes.db"
+    bad.write_text("not sqlite")
+    out = cli("serve", "--port", "0", "--db", bad)
+    assert out.returncode == 2 and "not a results database" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
 def test_a_non_loopback_host_with_a_token_starts():
     with Service("--token", "t", host="0.0.0.0") as s:
         assert httpx.get(s.url + "/healthz").status_code == 200

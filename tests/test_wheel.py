@@ -84,3 +84,11 @@ def test_installed_eval_uses_packaged_fixtures_and_baseline(installed):
     assert "errors 0" in said
     save = _run(installed, "eval", "--save-baseline")
     assert save.returncode == 2 and "needs --baseline FILE" in save.stderr
+
+
+def test_serve_without_its_extra_says_what_to_install(installed):
+    """The wheel alone has no FastAPI: `serve` says how to get it, in one line."""
+    out = _run(installed, "serve", "--port", "0")
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("imr-extract: error: serve needs the serve extra (fastapi "
+                                  "is missing): pip install 'imr-extract[serve]'")

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from extractor import __version__
+from extractor.batch import query
 from extractor.serve import errors, routes
 from extractor.serve.access import AccessLog
 from extractor.serve.limits import BodyLimit
@@ -40,6 +41,8 @@ def run(settings: Settings) -> None:
     import uvicorn
 
     settings.check()
+    if settings.db:  # a file that is no results database fails now, not on every request
+        query.connect(settings.db).close()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 access_log=False, log_config=LOG_CONFIG, server_header=False)
 
