@@ -380,3 +380,26 @@ def test_the_database_is_only_read(db, db_server):
     for _ in range(3):
         httpx.get(db_server.url + "/v1/letters", params={"outcome": "upheld"})
     assert path.read_bytes() == before
+
+
+def test_a_bug_is_a_500_json_and_its_message_is_never_logged(caplog):
+    """The one status input never causes: a route that raises, behind the real middleware."""
+    import asyncio
+    import logging
+
+    from extractor.serve.access import AccessLog
+    from extractor.serve.errors import InternalErrors
+
+    async def broken(scope, receive, send):
+        raise ValueError("Patient Jane Roe, 45-year-old, lumbar MRI")
+
+    async def call():
+        transport = httpx.ASGITransport(app=AccessLog(InternalErrors(broken)))
+        async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+            return await client.get("/v1/anything")
+
+    with caplog.at_level(logging.INFO):
+        r = asyncio.run(call())
+    assert_error(r, 500, "internal_error")
+    assert "internal error: ValueError" in caplog.text and "GET /v1/anything 500" in caplog.text
+    assert "Jane Roe" not in caplog.text and "lumbar" not in caplog.text

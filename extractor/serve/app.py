@@ -33,6 +33,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes.api)
     app.include_router(routes.site)
     app.add_middleware(BodyLimit, max_bytes=settings.max_bytes)
+    app.add_middleware(errors.InternalErrors)
     app.add_middleware(AccessLog)  # added last: outermost, so it sees every answer
     return app
 

@@ -1,8 +1,8 @@
 """JSON errors: `{"error": "<one line>", "code": "<slug>"}` with a 4xx (or 502/503/504) status.
 
 Every error class of the package maps to a status here, the service's counterpart of
-`cli.EXIT_CODES`. Anything unexpected is a 500 with no detail (its type goes to the log,
-never its message: it might quote a letter)."""
+`cli.EXIT_CODES`. Anything unexpected is a 500 with no detail (`InternalErrors`: its type
+goes to the log, never its message, which might quote a letter)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,29 @@ def install(app: FastAPI) -> None:
         return response(e.status_code, HTTP_CODES.get(e.status_code, "http_error"),
                         str(e.detail), getattr(e, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, e: Exception):
-        log.error("internal error: %s", type(e).__name__)
-        return response(500, "internal_error", "internal error (a bug: please report it)")
+
+class InternalErrors:
+    """ASGI middleware: a bug becomes a 500 JSON answer and one log line with the error's
+    type only. (Starlette's own handler would re-raise it, and uvicorn would log the
+    traceback with its message, which might quote a letter.)"""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracking(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as e:
+            log.error("internal error: %s", type(e).__name__)
+            if not started:  # else the client sees the connection end early
+                reply = response(500, "internal_error", "internal error (a bug: please report it)")
+                await reply(scope, receive, send)
