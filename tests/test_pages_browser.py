@@ -111,26 +111,40 @@ def test_page_highlights_every_evidence_quote_and_downloads_the_record(browser):
                 ev["quote"] if ev["match"] == "exact" else squash(ev["quote"])), field
 
 
-def test_page_marks_rejected_quotes_and_puts_warnings_first(browser, replay_cache):
-    """The recorded SmolLM2 replies: a record with rejected values and warnings."""
+def test_page_marks_rejected_quotes(browser, replay_cache):
+    """The recorded SmolLM2 replies: a record with many rejected values."""
     with Service(*REPLAY, "--cache", replay_cache) as s:
         sec = upload(browser, s.url, ORIGINALS[0])[0]
         record = httpx.post(s.url + "/v1/extract", timeout=120, files={
             "file": (ORIGINALS[0].name, ORIGINALS[0].read_bytes())}).json()
         marked = browser.js(REJECTED_SPANS, sec)
-        listed = browser.js("return arguments[0].querySelectorAll('ul.rejected li').length",
-                            sec)
-        warnings = browser.js("return Array.from(arguments[0].querySelectorAll("
-                              "'.warnings .warn')).map(p=>p.textContent)", sec)
-        order = browser.js("const s=arguments[0];return s.querySelector('.warnings')"
-                           ".getBoundingClientRect().bottom<=s.querySelector('.pair')"
-                           ".getBoundingClientRect().top+1", sec)
+        struck = browser.js("return Array.from(arguments[0].querySelectorAll("
+                            "'ul.rejected li s')).map(s=>s.textContent)", sec)
         browser.shot("serve-page-rejected-1280.png")
-    assert record["rejected"] and listed == len(record["rejected"])
+    assert record["rejected"] and len(struck) == len(record["rejected"])
+    assert [t.split(" = ")[0] for t in struck] == [x["field"] for x in record["rejected"]]
     assert marked, "some rejected quote is letter text, so it is marked"
     for k, pieces in marked.items():
         assert squash("".join(pieces)) in squash(record["rejected"][int(k)]["quote"])
-    assert warnings == [f"warning: {w}" for w in record["warnings"]] and order
+
+
+WARNED = [LETTERS / "v-garbled--003_a451431fba358ec9.txt",   # truncated mid-sentence
+          LETTERS / "v-cp1252--000_5af06fd8d99aadee.txt"]    # not UTF-8
+
+
+def test_page_puts_each_letters_warnings_above_it(browser):
+    with Service() as s:
+        sections = upload(browser, s.url, *WARNED)
+        records = [httpx.post(s.url + "/v1/extract", files={"file": (p.name, p.read_bytes())}
+                              ).json() for p in WARNED]
+        shown = [browser.js("return Array.from(arguments[0].querySelectorAll("
+                            "'.warnings .warn')).map(p=>p.textContent)", sec) for sec in sections]
+        above = [browser.js("const s=arguments[0];return s.querySelector('.warnings')"
+                            ".getBoundingClientRect().bottom<=s.querySelector('.pair')"
+                            ".getBoundingClientRect().top+1", sec) for sec in sections]
+    assert all(r["warnings"] for r in records)
+    assert shown == [[f"warning: {w}" for w in r["warnings"]] for r in records]
+    assert above == [True, True]
 
 
 def test_page_asks_for_the_token_once(browser):
