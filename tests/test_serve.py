@@ -232,6 +232,23 @@ def test_model_failure_is_502_with_one_line():
         assert post_file(s.url, LETTER, params={"backend": "rules"}).status_code == 200
 
 
+def test_model_calls_are_bounded_by_concurrency():
+    """Six letters at once, --concurrency 2: the model server never sees more than two."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fakeserver import FakeServer
+
+    with FakeServer(["{}"] * 6) as fake:
+        fake.delay = 0.5
+        with Service("--backend", "llm", "--model", "fake-model", "--base-url", fake.base_url,
+                     "--no-cache", "--max-attempts", 1, "--concurrency", 2) as s:
+            with ThreadPoolExecutor(6) as pool:
+                answers = list(pool.map(lambda _: post_file(s.url, LETTER), range(6)))
+    assert [r.status_code for r in answers] == [200] * 6
+    assert all(r.json()["extractor"]["backend"] == "llm" for r in answers)
+    assert len(fake.requests) == 6 and fake.max_in_flight == 2
+
+
 # -- the token rule -----------------------------------------------------------------------
 def test_with_a_token_every_v1_call_needs_it():
     token = "s3cret-token-value"

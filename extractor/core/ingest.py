@@ -66,7 +66,7 @@ def load(path: str | Path) -> Document:
     return from_bytes(data, str(p))
 
 
-def from_bytes(data: bytes, path: str = "<stdin>", fmt: str | None = None) -> Document:
+def from_bytes(data: bytes, path: str = "<stdin>", *, fmt: str | None = None) -> Document:
     """`fmt` is the format when no file name says it (a request body's Content-Type)."""
     if not data.strip():
         raise IngestError(f"{path}: empty file")

@@ -28,7 +28,7 @@ RAW_BODY_NAME = "request body"  # what error messages call a letter sent without
 def extract(letter: Letter, config: Config, view: bool) -> dict:
     """One letter -> {"record": ..., and with `view` the page's HTML pieces}. Runs in a
     worker; returns plain data (or raises ImrError), so it crosses processes."""
-    doc = ingest.from_bytes(letter.data, letter.name or RAW_BODY_NAME, letter.fmt)
+    doc = ingest.from_bytes(letter.data, letter.name or RAW_BODY_NAME, fmt=letter.fmt)
     record = extract_document(doc, config)
     record.source.path = letter.name
     out = {"record": record.model_dump(mode="json")}
