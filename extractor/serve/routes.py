@@ -68,8 +68,9 @@ async def extract(request: Request, options: Annotated[tuple, Depends(_options)]
 @api.post("/review", responses=ERRORS, openapi_extra=LETTER_BODY,
           summary="The record plus the highlighted letter (what the page shows)")
 async def review(request: Request, options: Annotated[tuple, Depends(_options)]):
-    """`{"record": ..., "letter_html": ..., "panel_html": ...}`: the letter with its
-    evidence spans highlighted, and warnings, rejected values and the record as HTML."""
+    """`{"record", "warnings_html", "letter_html", "panel_html"}`: the record, and as HTML
+    its warnings, the letter with every evidence span highlighted, and the panel beside it
+    (rejected values, every extracted value)."""
     return JSONResponse(await _extract(request, options, view=True))
 
 
