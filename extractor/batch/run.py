@@ -122,6 +122,7 @@ class Outcome:
     rejected: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    warned: bool = False   # the record carries a warning
 
 
 def extract_one(task: Task, config: Config) -> Outcome:
@@ -136,7 +137,8 @@ def extract_one(task: Task, config: Config) -> Outcome:
         return Outcome(letter)
     usage = record.usage
     return Outcome(letter, store.record_rows(record), len(record.rejected),
-                   usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
+                   usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0,
+                   bool(record.warnings))
 
 
 def extract_chunk(tasks: list[Task], config: Config) -> list[Outcome]:
@@ -162,6 +164,7 @@ class Summary:
     skipped: int = 0
     failed: int = 0
     rejected: int = 0
+    warned: int = 0         # letters done whose record carries a warning
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
@@ -169,13 +172,14 @@ class Summary:
 
     def counts(self) -> dict:
         return {k: getattr(self, k) for k in ("letters", "done", "skipped", "failed",
-                                              "rejected", "prompt_tokens", "completion_tokens")}
+                                              "rejected", "warned", "prompt_tokens",
+                                              "completion_tokens")}
 
     def line(self) -> str:
         tokens = self.prompt_tokens + self.completion_tokens
         rate = (self.done + self.failed) / self.seconds if self.seconds else 0.0
         return (f"{self.done} done, {self.skipped} skipped, {self.failed} failed, "
-                f"{self.rejected} rejected values, {tokens} tokens ({self.prompt_tokens} prompt "
+                f"{self.warned} with warnings, {self.rejected} rejected values, {tokens} tokens ({self.prompt_tokens} prompt "
                 f"+ {self.completion_tokens} completion) in {self.seconds:.1f}s "
                 f"({rate:.1f} letters/s)")
 
@@ -308,6 +312,7 @@ class _Job:
         else:
             s.done += 1
             s.rejected += outcome.rejected
+            s.warned += outcome.warned
             s.prompt_tokens += outcome.prompt_tokens
             s.completion_tokens += outcome.completion_tokens
         self.bar.advance(s.failed)

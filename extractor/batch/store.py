@@ -104,7 +104,12 @@ def m002_specialties_fts(db: Database) -> None:
     db["items"].enable_fts(["treatment", "rationale"], create_triggers=True)
 
 
-STEPS = (m001_initial, m002_specialties_fts)
+def m003_runs_warned(db: Database) -> None:
+    """Each run counts the letters whose record carries a warning (no items, truncated...)."""
+    db["runs"].add_column("warned", int)
+
+
+STEPS = (m001_initial, m002_specialties_fts, m003_runs_warned)
 SCHEMA_VERSION = len(STEPS)
 MIGRATIONS = Migrations("imr-extract")
 for _step in STEPS:
