@@ -284,6 +284,18 @@ def test_a_db_that_is_no_results_database_is_refused_at_start(cli, tmp_path):
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
 
 
+def test_an_older_results_database_is_refused_not_upgraded(cli, tmp_path):
+    """Upgrading writes; the service only reads, so it says how to upgrade."""
+    from extractor.batch.store import Store
+
+    old = tmp_path / "old.db"
+    Store(old, version=2).close()
+    before = old.read_bytes()
+    out = cli("serve", "--port", "0", "--db", old)
+    assert out.returncode == 2 and "older schema" in out.stderr and "summary --db" in out.stderr
+    assert old.read_bytes() == before
+
+
 def test_a_non_loopback_host_with_a_token_starts():
     with Service("--token", "t", host="0.0.0.0") as s:
         assert httpx.get(s.url + "/healthz").status_code == 200

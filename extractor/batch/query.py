@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from extractor.batch.store import MIGRATIONS, STEPS
 from extractor.core.fields import DATE
 from extractor.core.schema import FIELDS
 from extractor.errors import StoreError
@@ -51,17 +52,34 @@ SUMMARY = [f for f in FIELDS.values() if not f.item and not f.is_list]
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
+    """A read-only connection to a results database of the current schema. (Upgrading an
+    older one writes; the service never does, so it asks the user to.)"""
     p = Path(path)
     if not p.is_file():
         raise StoreError(f"{p}: no such database file")
     conn = sqlite3.connect(f"file:{quote(str(p.resolve()))}?mode=ro", uri=True)
     try:
-        conn.execute("select sha256, record_json from determinations limit 0")
-        conn.execute("select sha256, path, status from letters limit 0")
-    except sqlite3.Error as e:
+        applied = {name for (name,) in conn.execute(
+            "select name from _sqlite_migrations where migration_set = ?", (MIGRATIONS.name,))}
+    except sqlite3.Error:
+        applied = set()
+    problem = _schema_problem(applied)
+    if problem:
         conn.close()
-        raise StoreError(f"{p}: not a results database ({e})") from None
+        raise StoreError(f"{p}: {problem}")
     return conn
+
+
+def _schema_problem(applied: set[str]) -> str | None:
+    known = {step.__name__ for step in STEPS}
+    if not applied:
+        return "not a results database (make one with `imr-extract batch PATH... --db FILE`)"
+    if applied - known:
+        return "written by a newer imr-extract; upgrade imr-extract"
+    if known - applied:
+        return ("an older schema: upgrade it once with `imr-extract summary --db FILE` "
+                "(the service only reads)")
+    return None
 
 
 def letters(conn: sqlite3.Connection, given: dict, limit: int = 50, offset: int = 0) -> dict:
@@ -80,7 +98,7 @@ def letters(conn: sqlite3.Connection, given: dict, limit: int = 50, offset: int 
 
 
 def record_json(conn: sqlite3.Connection, sha256: str) -> str | None:
-    row = conn.execute("select d.record_json from determinations d join letters l "
-                       "using (sha256) where d.sha256 = ? and l.status = 'done'",
+    row = conn.execute("select r.record_json from records r join letters l "
+                       "using (sha256) where r.sha256 = ? and l.status = 'done'",
                        (sha256,)).fetchone()
     return row[0] if row else None

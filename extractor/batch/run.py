@@ -54,6 +54,7 @@ from extractor.core import ingest
 from extractor.batch import store
 from extractor.core.ingest import IngestError
 from extractor.config import Config
+from extractor.errors import UsageError
 from extractor.pipeline import extract_document
 from extractor.batch.store import Letter, Store, StoreError
 
@@ -67,7 +68,8 @@ _GLOB = re.compile(r"[*?\[]")
 def discover(paths: list[str] | tuple[str, ...]) -> list[str]:
     """Files to process, in order, each once. A folder is searched recursively and
     a glob expanded, keeping supported letter files; a path named explicitly is
-    kept whatever it is, so a missing or odd one is reported, not ignored."""
+    kept whatever it is, so a missing or odd one is reported, not ignored. A glob
+    that matches no letter file is a usage error, and so is finding no file at all."""
     found, seen = [], set()
     for arg in paths:
         for path in _expand(arg):
@@ -75,6 +77,9 @@ def discover(paths: list[str] | tuple[str, ...]) -> list[str]:
             if real not in seen:
                 seen.add(real)
                 found.append(path)
+    if not found:
+        raise UsageError("no letter files (" + " ".join(sorted(SUFFIXES)) + ") found in "
+                         + " ".join(paths))
     return found
 
 
@@ -88,8 +93,8 @@ def _expand(arg: str) -> Iterator[str]:
                 yield from _walk(match)
             elif _is_letter_file(match):
                 yield match
-        if not matches:
-            yield arg  # reported as a missing file
+        if not any(os.path.isdir(m) or _is_letter_file(m) for m in matches):
+            raise UsageError(f"{arg}: the pattern matches no letter file")
     else:
         yield arg
 
@@ -205,25 +210,29 @@ def run(paths, db_path: str, config: Config, concurrency: int | None = None,
     if concurrency is None:
         rules = config.backend == "rules"
         concurrency = (os.cpu_count() or 1) if rules else DEFAULT_MODEL_CONCURRENCY
+    files = discover(paths)  # before the database: a usage error creates nothing
     try:
         with Store(db_path) as db, _Stop() as stop:
-            return _run(paths, db, config, concurrency, progress, stop)
+            return _run(paths, files, db, config, concurrency, progress, stop)
     except sqlite3.Error as e:  # disk full, locked for a minute...: finished letters are kept
         raise StoreError(f"{db_path}: {e}") from None
 
 
-def _run(paths, db: Store, config: Config, concurrency: int, progress: bool | None,
-         stop: _Stop) -> Summary:
+def _run(paths, files: list[str], db: Store, config: Config, concurrency: int,
+         progress: bool | None, stop: _Stop) -> Summary:
     started = time.perf_counter()
     info = extractor_info(config)
-    files = discover(paths)
     summary = Summary(letters=len(files))
     run_id = db.start_run(**info, fingerprint=fingerprint(info), concurrency=concurrency,
                           paths=json.dumps(list(paths)), letters=len(files))
     bar = _Bar(len(files), sys.stderr.isatty() if progress is None else progress)
     try:
         with bar:
-            _Job(db, config, fingerprint(info), run_id, summary, bar, stop).run(files, concurrency)
+            try:
+                _Job(db, config, fingerprint(info), run_id, summary, bar, stop).run(
+                    files, concurrency)
+            finally:
+                bar.erase = stop.signum is not None  # a stopped bar would be a stale line
     finally:
         summary.interrupted = stop.signum is not None
         summary.seconds = time.perf_counter() - started
@@ -385,8 +394,25 @@ def _executor(rules: bool, workers: int) -> Executor:
     # extractor already imported (plain fork is unsafe once threads exist).
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["extractor.batch.run"])
+    _start_forkserver()
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                initargs=(os.getpid(),))
+
+
+def _start_forkserver() -> None:
+    """Start the fork server with Ctrl-C ignored, which it keeps across exec and hands
+    to every worker: a Ctrl-C while it imports the extractor would otherwise kill it
+    with a traceback and break the pool. (Ctrl-C is the main process's business.)"""
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _init_worker(main_pid: int) -> None:
@@ -449,6 +475,7 @@ class _Bar:
 
     def __init__(self, total: int, enabled: bool):
         self.progress = None
+        self.erase = False  # on exit, clear the bar instead of leaving its last state
         if enabled:
             self.progress = Progress(
                 TextColumn("[progress.description]letters"), BarColumn(), MofNCompleteColumn(),
@@ -464,6 +491,7 @@ class _Bar:
 
     def __exit__(self, *exc) -> None:
         if self.progress:
+            self.progress.live.transient = self.erase or exc[0] is not None
             self.progress.stop()
 
     def advance(self, failed: int) -> None:
