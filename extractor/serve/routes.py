@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from extractor.batch import query
 from extractor.core.fields import DATE
@@ -62,7 +62,8 @@ async def _extract(request: Request, options: tuple, view: bool) -> dict:
 async def extract(request: Request, options: Annotated[tuple, Depends(_options)]):
     """The same record as `imr-extract extract` for the same bytes; `source.path` is the
     upload's file name, or null for a raw body."""
-    return JSONResponse((await _extract(request, options, view=False))["record"])
+    return Response((await _extract(request, options, view=False))["record"],
+                    media_type="application/json")
 
 
 @api.post("/review", responses=ERRORS, openapi_extra=LETTER_BODY,
@@ -71,7 +72,9 @@ async def review(request: Request, options: Annotated[tuple, Depends(_options)])
     """`{"record", "warnings_html", "letter_html", "panel_html"}`: the record, and as HTML
     its warnings, the letter with every evidence span highlighted, and the panel beside it
     (rejected values, every extracted value)."""
-    return JSONResponse(await _extract(request, options, view=True))
+    out = await _extract(request, options, view=True)
+    pieces = json.dumps({k: v for k, v in out.items() if k != "record"}, ensure_ascii=False)
+    return Response(f'{{"record":{out["record"]},{pieces[1:]}', media_type="application/json")
 
 
 @api.get("/schema", summary="The record's JSON Schema")

@@ -26,12 +26,13 @@ RAW_BODY_NAME = "request body"  # what error messages call a letter sent without
 
 
 def extract(letter: Letter, config: Config, view: bool) -> dict:
-    """One letter -> {"record": ..., and with `view` the page's HTML pieces}. Runs in a
-    worker; returns plain data (or raises ImrError), so it crosses processes."""
+    """One letter -> {"record": its JSON text, and with `view` the page's HTML pieces}.
+    Runs in a worker and returns plain strings (or raises ImrError): they cross processes
+    cheaply, and the event loop sends the JSON as it is, without encoding it again."""
     doc = ingest.from_bytes(letter.data, letter.name or RAW_BODY_NAME, fmt=letter.fmt)
     record = extract_document(doc, config)
     record.source.path = letter.name
-    out = {"record": record.model_dump(mode="json")}
+    out = {"record": record.model_dump_json()}
     if view:
         out.update(review.fragments(record, doc))
     return out
