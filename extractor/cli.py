@@ -16,7 +16,7 @@ import click
 from click_default_group import DefaultGroup
 
 from extractor import __version__
-from extractor.config import Config
+from extractor.config import DEFAULT_MAX_BYTES, Config
 from extractor.errors import (
     BaselineError,
     ImrError,
@@ -92,21 +92,28 @@ def model_options(fn):
     return fn
 
 
+max_bytes_option = click.option(
+    "--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
+    help="Largest letter file read, in bytes (checked before reading); also the most "
+    "characters a letter's text may decode to. A larger one is refused as bad input.")
+
+
 def config_from(backend, model, base_url, mode, grounded, cache_path, no_cache, offline,
-                log_requests=False, max_attempts=3) -> Config:
+                log_requests=False, max_attempts=3, max_bytes=DEFAULT_MAX_BYTES) -> Config:
     if backend is None:
         backend = "hybrid" if model else "rules"
     if backend != "rules" and not model:
         raise click.UsageError(f"--backend {backend} needs --model (or IMR_EXTRACT_MODEL)")
     return Config(backend=backend, model=model, base_url=base_url, mode=mode, grounded=grounded,
                   cache_path=cache_path, use_cache=not no_cache, offline=offline,
-                  max_attempts=max_attempts,
+                  max_attempts=max_attempts, max_bytes=max_bytes,
                   extra={"log_requests": True} if log_requests else {})
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @model_options
+@max_bytes_option
 @click.option("--compact", is_flag=True, help="One line of JSON per record even for one file.")
 def extract(files: tuple[str, ...], compact: bool, **model_args) -> None:
     """Extract one JSON record per letter (.txt, .md, .html, .pdf) to stdout.
@@ -327,6 +334,7 @@ def _command_line() -> str:
 @click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
               help="SQLite results database (created if missing, upgraded if old).")
 @model_options
+@max_bytes_option
 @click.option("--concurrency", type=click.IntRange(1, 512), default=None,
               help="Model calls at once for llm/hybrid [default: 4]; worker processes for "
               "rules [default: one per core].")
@@ -452,8 +460,6 @@ def browse(db_path: str, host: str, port: int, no_open: bool, print_metadata: bo
               "[env IMR_EXTRACT_TOKEN].")
 @click.option("--db", "db_path", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Results database to serve read-only at /v1/letters.")
-@click.option("--max-bytes", type=click.IntRange(1), default=serving.MAX_BYTES,
-              show_default=True, help="Largest letter accepted (413 above it).")
 @click.option("--concurrency", type=click.IntRange(1, 512), default=serving.CONCURRENCY,
               show_default=True, help="Model calls at once (llm/hybrid).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
@@ -465,8 +471,9 @@ def browse(db_path: str, host: str, port: int, no_open: bool, print_metadata: bo
               default=serving.UPLOAD_TIMEOUT_S, show_default=True,
               help="Seconds for a letter's bytes to arrive (408 after).")
 @model_options
-def serve(host, port, token, db_path, max_bytes, concurrency, workers, request_timeout,
-          upload_timeout, **model_args) -> None:
+@max_bytes_option
+def serve(host, port, token, db_path, concurrency, workers, request_timeout, upload_timeout,
+          **model_args) -> None:
     """Run the extraction service: POST /v1/extract, /v1/schema, /docs, and a review page
     at / (needs the serve extra: pip install 'imr-extract[serve]').
 
@@ -479,10 +486,11 @@ def serve(host, port, token, db_path, max_bytes, concurrency, workers, request_t
     except ImportError as e:  # fastapi/uvicorn are an optional extra
         _fail(UsageError(f"serve needs the serve extra ({e.name} is missing): "
                          "pip install 'imr-extract[serve]'"))
+    config = config_from(**model_args)  # --max-bytes: 413 above it, and ingest's limit
     settings = serving.Settings(host=host, port=port, token=token or None, db=db_path,
-                                max_bytes=max_bytes, concurrency=concurrency,
+                                max_bytes=config.max_bytes, concurrency=concurrency,
                                 workers=workers or os.cpu_count() or 1, timeout=request_timeout,
-                                upload_timeout=upload_timeout, config=config_from(**model_args))
+                                upload_timeout=upload_timeout, config=config)
     try:
         app.run(settings)
     except ImrError as e:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+DEFAULT_MAX_BYTES = 10_000_000  # a letter is 5-50 KB as text, a few MB as a scanned PDF
+
 
 @dataclass
 class Config:
@@ -20,4 +22,5 @@ class Config:
     offline: bool = False
     max_attempts: int = 3
     max_tokens: int = 20000          # per-letter budget over all attempts
+    max_bytes: int = DEFAULT_MAX_BYTES  # largest file read; also bounds the decoded text
     extra: dict = field(default_factory=dict)

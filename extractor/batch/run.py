@@ -133,7 +133,7 @@ class Outcome:
 def extract_one(task: Task, config: Config) -> Outcome:
     letter = Letter(task.path, task.sha256, _format_of(task.path), len(task.data), "done")
     try:
-        doc = ingest.from_bytes(task.data, task.path)
+        doc = ingest.from_bytes(task.data, task.path, config.max_bytes)
         letter.format = doc.format
         record = extract_document(doc, config)
     except Exception as e:  # noqa: BLE001
@@ -297,11 +297,11 @@ class _Job:
         letter another batch finished meanwhile is seen as done."""
         seen: set[str] = set()
         for path in files:
-            try:
-                data = Path(path).read_bytes()
-            except OSError as e:
+            try:  # a FIFO, a device or a file over --max-bytes is refused unread
+                data = ingest.read(path, self.config.max_bytes)
+            except IngestError as e:
                 self._write(Outcome(Letter(path, None, _format_of(path), None, "failed",
-                                           _read_error(path, e))))
+                                           str(e))))
                 continue
             sha = hashlib.sha256(data).hexdigest()
             if sha in seen or self.db.is_done(sha, self.fingerprint):
@@ -329,14 +329,6 @@ class _Job:
     def _skip(self) -> None:
         self.summary.skipped += 1
         self.bar.advance(self.summary.failed)
-
-
-def _read_error(path: str, e: OSError) -> str:
-    if isinstance(e, FileNotFoundError):
-        return f"{path}: no such file"
-    if isinstance(e, IsADirectoryError):
-        return f"{path}: is a directory"
-    return f"{path}: cannot read: {e.strerror or e}"
 
 
 def _results(future, tasks: list[Task]) -> list[Outcome]:

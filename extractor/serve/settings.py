@@ -6,10 +6,9 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 
-from extractor.config import Config
+from extractor.config import DEFAULT_MAX_BYTES, Config
 from extractor.errors import UsageError
 
-MAX_BYTES = 10 * 1024 * 1024   # a letter is ~3-60 kB as text, a few hundred kB as PDF
 CONCURRENCY = 4                # model calls at once
 REQUEST_TIMEOUT_S = 300.0      # a small local model needs 80-190 s for one letter
 UPLOAD_TIMEOUT_S = 60.0        # 10 MB at 1.4 Mbit/s
@@ -21,7 +20,7 @@ class Settings:
     port: int = 8000
     token: str | None = None
     db: str | None = None
-    max_bytes: int = MAX_BYTES
+    max_bytes: int = DEFAULT_MAX_BYTES
     concurrency: int = CONCURRENCY
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     timeout: float = REQUEST_TIMEOUT_S

@@ -29,7 +29,8 @@ def extract(letter: Letter, config: Config, view: bool) -> dict:
     """One letter -> {"record": its JSON text, and with `view` the page's HTML pieces}.
     Runs in a worker and returns plain strings (or raises ImrError): they cross processes
     cheaply, and the event loop sends the JSON as it is, without encoding it again."""
-    doc = ingest.from_bytes(letter.data, letter.name or RAW_BODY_NAME, fmt=letter.fmt)
+    doc = ingest.from_bytes(letter.data, letter.name or RAW_BODY_NAME, config.max_bytes,
+                            fmt=letter.fmt)
     record = extract_document(doc, config)
     record.source.path = letter.name
     out = {"record": record.model_dump_json()}
