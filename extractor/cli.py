@@ -17,6 +17,7 @@ from click_default_group import DefaultGroup
 
 from extractor import __version__
 from extractor.config import Config
+from extractor.privacy import redact
 from extractor.errors import (
     BaselineError,
     ImrError,
@@ -41,7 +42,7 @@ def exit_code(error: ImrError) -> int:
 
 
 def _error(message: str) -> None:
-    click.echo(f"imr-extract: error: {message}", err=True)
+    click.echo(f"imr-extract: error: {redact(message)}", err=True)
 
 
 def _fail(error: ImrError):
@@ -85,6 +86,12 @@ def model_options(fn):
                      help="Also store each request (it contains the letter) in the call cache."),
         click.option("--max-attempts", type=click.IntRange(1, 10), default=3, show_default=True,
                      help="Model attempts per letter (re-asks with the verifier's errors)."),
+        click.option("--timeout", type=click.FloatRange(min=1), default=900, show_default=True,
+                     help="Seconds the model may take for one letter, every request, "
+                     "attempt and retry included; each request gets the time left."),
+        click.option("--strict", is_flag=True,
+                     help="A model failure fails the letter (exit 1). Without it, hybrid "
+                     "falls back to the rules' record with a warning naming the failure."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -92,14 +99,14 @@ def model_options(fn):
 
 
 def config_from(backend, model, base_url, mode, grounded, cache_path, no_cache, offline,
-                log_requests=False, max_attempts=3) -> Config:
+                log_requests=False, max_attempts=3, timeout=900.0, strict=False) -> Config:
     if backend is None:
         backend = "hybrid" if model else "rules"
     if backend != "rules" and not model:
         raise click.UsageError(f"--backend {backend} needs --model (or IMR_EXTRACT_MODEL)")
     return Config(backend=backend, model=model, base_url=base_url, mode=mode, grounded=grounded,
                   cache_path=cache_path, use_cache=not no_cache, offline=offline,
-                  max_attempts=max_attempts,
+                  max_attempts=max_attempts, timeout=timeout, strict=strict,
                   extra={"log_requests": True} if log_requests else {})
 
 
@@ -280,7 +287,7 @@ def _eval_run(fixtures: Path, config: Config, pattern: str = "*"):
     progress = None
     if config.backend != "rules":  # model runs are slow: show each letter as it finishes
         def progress(r):
-            click.echo(f"eval: {r.name}: {r.error or 'ok'} ({r.seconds:.1f}s)", err=True)
+            click.echo(redact(f"eval: {r.name}: {r.error or 'ok'} ({r.seconds:.1f}s)"), err=True)
     evaluation = evaluate.run(fixtures, config, progress, pattern)
     failed = [r for r in evaluation.letters if r.error]
     if len(failed) == len(evaluation.letters):

@@ -14,6 +14,7 @@ already committed, letters in flight are dropped and redone next time.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
 import json
@@ -52,7 +53,8 @@ from rich.text import Text
 
 from extractor.core import ingest
 from extractor.batch import store
-from extractor.core.ingest import IngestError
+from extractor.errors import ImrError
+from extractor.privacy import redact
 from extractor.config import Config
 from extractor.pipeline import extract_document
 from extractor.batch.store import Letter, Store, StoreError
@@ -148,10 +150,11 @@ def _format_of(path: str) -> str:
 
 
 def _one_line(path: str, e: Exception) -> str:
-    if isinstance(e, IngestError):
-        return str(e)
-    detail = (str(e).strip().splitlines() or [""])[0][:200]
-    return f"{path}: {type(e).__name__}" + (f": {detail}" if detail else "")
+    """What `letters.error` says: our own errors' one line; for anything else only its
+    type (its text may quote the letter). Redacted either way."""
+    if isinstance(e, ImrError):
+        return redact(str(e) if str(e).startswith(path) else f"{path}: {e}")
+    return f"{path}: {type(e).__name__}"
 
 
 # -- the run ----------------------------------------------------------------
@@ -198,6 +201,9 @@ def fingerprint(info: dict) -> str:
 def run(paths, db_path: str, config: Config, concurrency: int | None = None,
         progress: bool | None = None) -> Summary:
     """Extract every letter under `paths` into the database at `db_path`."""
+    # A letter whose model call failed is `failed`, not done with the rules' part only,
+    # so the next run asks again.
+    config = dataclasses.replace(config, strict=True)
     if concurrency is None:
         rules = config.backend == "rules"
         concurrency = (os.cpu_count() or 1) if rules else DEFAULT_MODEL_CONCURRENCY
