@@ -333,7 +333,11 @@ def _command_line() -> str:
 @click.option("--concurrency", type=click.IntRange(1, 512), default=None,
               help="Model calls at once for llm/hybrid [default: 4]; worker processes for "
               "rules [default: one per core].")
-def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, **model_args) -> None:
+@click.option("--letter-timeout", type=click.FloatRange(min=0.1), default=60, show_default=True,
+              help="Seconds one letter may take (for llm/hybrid: on top of --timeout); a "
+              "letter past it is recorded as failed, timed out, and the batch goes on.")
+def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, letter_timeout: float,
+          **model_args) -> None:
     """Extract every letter in PATHS (files, folders searched recursively, globs of
     .txt .md .html .pdf) into a SQLite database, one transaction per letter.
 
@@ -348,7 +352,7 @@ def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, **model
 
     config = config_from(**model_args)
     try:
-        summary = batch_.run(paths, db_path, config, concurrency)
+        summary = batch_.run(paths, db_path, config, concurrency, letter_timeout=letter_timeout)
     except ImrError as e:
         _fail(e)
     if summary.interrupted:

@@ -2,10 +2,12 @@
 
 The main process finds the files, reads and hashes them, skips those already
 done with the same configuration, and is the only writer. Extraction runs
-elsewhere, and each finished letter is written, in its own transaction, as soon
-as it comes back:
-  rules        a process pool, one worker per core (the work is CPU bound)
-  llm, hybrid  a pool of --concurrency threads (model calls are I/O bound)
+elsewhere (`pool.py`), and each finished letter is written, in its own
+transaction, as soon as it comes back:
+  rules        worker processes, one per core (the work is CPU bound)
+  llm, hybrid  --concurrency threads (model calls are I/O bound)
+A letter that takes longer than --letter-timeout, or whose worker dies, is
+recorded as failed and the batch goes on.
 
 A re-run skips what is done (key: sha256 + configuration fingerprint) and
 retries what failed. Ctrl-C (or SIGTERM) stops at once: finished letters are
@@ -18,23 +20,15 @@ import dataclasses
 import glob
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import signal
 import sqlite3
+import stat
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    BrokenExecutor,
-    Executor,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-    wait,
-)
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -52,7 +46,7 @@ from rich.progress import (
 from rich.text import Text
 
 from extractor.core import ingest
-from extractor.batch import store
+from extractor.batch import pool, store
 from extractor.errors import ImrError
 from extractor.privacy import redact
 from extractor.config import Config
@@ -61,6 +55,7 @@ from extractor.batch.store import Letter, Store, StoreError
 
 SUFFIXES = frozenset(ingest.SUPPORTED)
 DEFAULT_MODEL_CONCURRENCY = 4
+LETTER_TIMEOUT = 60.0  # seconds per letter besides the model's own --timeout
 RULES_CHUNK = 8  # letters per process-pool task: amortizes the pickling round trip
 _GLOB = re.compile(r"[*?\[]")
 
@@ -141,10 +136,6 @@ def extract_one(task: Task, config: Config) -> Outcome:
                    usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
 
 
-def extract_chunk(tasks: list[Task], config: Config) -> list[Outcome]:
-    return [extract_one(task, config) for task in tasks]
-
-
 def _format_of(path: str) -> str:
     return ingest.SUPPORTED.get(Path(path).suffix.lower(), "text")
 
@@ -199,23 +190,24 @@ def fingerprint(info: dict) -> str:
 
 
 def run(paths, db_path: str, config: Config, concurrency: int | None = None,
-        progress: bool | None = None) -> Summary:
+        progress: bool | None = None, letter_timeout: float = LETTER_TIMEOUT) -> Summary:
     """Extract every letter under `paths` into the database at `db_path`."""
     # A letter whose model call failed is `failed`, not done with the rules' part only,
     # so the next run asks again.
     config = dataclasses.replace(config, strict=True)
+    rules = config.backend == "rules"
     if concurrency is None:
-        rules = config.backend == "rules"
         concurrency = (os.cpu_count() or 1) if rules else DEFAULT_MODEL_CONCURRENCY
+    limit = letter_timeout + (0 if rules else config.timeout)
     try:
         with Store(db_path) as db, _Stop() as stop:
-            return _run(paths, db, config, concurrency, progress, stop)
+            return _run(paths, db, config, concurrency, progress, stop, limit)
     except sqlite3.Error as e:  # disk full, locked for a minute...: finished letters are kept
         raise StoreError(f"{db_path}: {e}") from None
 
 
 def _run(paths, db: Store, config: Config, concurrency: int, progress: bool | None,
-         stop: _Stop) -> Summary:
+         stop: _Stop, limit: float) -> Summary:
     started = time.perf_counter()
     info = extractor_info(config)
     files = discover(paths)
@@ -225,7 +217,8 @@ def _run(paths, db: Store, config: Config, concurrency: int, progress: bool | No
     bar = _Bar(len(files), sys.stderr.isatty() if progress is None else progress)
     try:
         with bar:
-            _Job(db, config, fingerprint(info), run_id, summary, bar, stop).run(files, concurrency)
+            _Job(db, config, fingerprint(info), run_id, summary, bar, stop,
+                 limit).run(files, concurrency)
     finally:
         summary.interrupted = stop.signum is not None
         summary.seconds = time.perf_counter() - started
@@ -243,47 +236,29 @@ class _Job:
     summary: Summary
     bar: _Bar
     stop: _Stop
+    letter_timeout: float
 
     def run(self, files: list[str], workers: int) -> None:
         rules = self.config.backend == "rules"
-        chunk, window = (RULES_CHUNK, workers * 3) if rules else (1, workers * 2)
+        chunk = RULES_CHUNK if rules else 1
         tasks = self._pending(files)
-        pool, inflight = _executor(rules, workers), {}
+        kind = pool.Processes if rules else pool.Threads
+        workers_ = kind(workers, extract_one, (self.config,), self.letter_timeout)
         try:
             while not self.stop.signum:
-                while len(inflight) < window and not self.stop.signum:
+                while workers_.free() > 0 and not self.stop.signum:
                     batch = list(islice(tasks, chunk))
                     if not batch:
                         break
-                    try:
-                        future = pool.submit(extract_chunk, batch, self.config)
-                    except BrokenExecutor:  # a worker died earlier: carry on with a new pool
-                        _discard(pool)
-                        pool = _executor(rules, workers)
-                        future = pool.submit(extract_chunk, batch, self.config)
-                    inflight[future] = batch
-                if not inflight:
+                    workers_.submit(batch)
+                if not workers_.pending():
                     break
-                finished, _ = wait(inflight, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    for outcome in _results(future, inflight.pop(future)):
-                        self._write(outcome)
-                if not finished and _stuck(pool):
-                    # A broken pool that never settles its futures: fail what is
-                    # in flight (redone next run) and go on with a new pool.
-                    for future in list(inflight):
-                        for outcome in _died(inflight.pop(future)):
-                            self._write(outcome)
-                    _discard(pool)
-                    pool = _executor(rules, workers)
+                for task, result in workers_.collect(timeout=0.25):
+                    self._write(_failed(task, result.reason) if isinstance(result, pool.Failed)
+                                else result)
         finally:
-            # On a stop, drop queued work; letters in flight are redone next run.
-            # Worker processes finish their chunk (milliseconds) and exit with us;
-            # model calls in flight are not awaited.
-            if getattr(pool, "_broken", False):
-                _discard(pool)
-            else:
-                pool.shutdown(wait=rules or not self.stop.signum, cancel_futures=True)
+            # On a stop, letters in flight are dropped and redone next run.
+            workers_.close(now=bool(self.stop.signum))
 
     def _pending(self, files: list[str]) -> Iterator[Task]:
         """Read and hash each file; yield those still to do. Runs lazily, so a
@@ -291,7 +266,7 @@ class _Job:
         seen: set[str] = set()
         for path in files:
             try:
-                data = Path(path).read_bytes()
+                data = _read(path)
             except OSError as e:
                 self._write(Outcome(Letter(path, None, _format_of(path), None, "failed",
                                            _read_error(path, e))))
@@ -323,6 +298,22 @@ class _Job:
         self.bar.advance(self.summary.failed)
 
 
+def _read(path: str) -> bytes:
+    """A regular file's bytes. Anything else (a FIFO, a device) is refused without
+    waiting: opened non-blocking, then checked, so no open can hang the batch."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise OSError("not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
+
+
 def _read_error(path: str, e: OSError) -> str:
     if isinstance(e, FileNotFoundError):
         return f"{path}: no such file"
@@ -331,90 +322,10 @@ def _read_error(path: str, e: OSError) -> str:
     return f"{path}: cannot read: {e.strerror or e}"
 
 
-def _results(future, tasks: list[Task]) -> list[Outcome]:
-    try:
-        return future.result()
-    except BrokenExecutor:
-        return _died(tasks)
-
-
-def _died(tasks: list[Task]) -> list[Outcome]:
-    """A worker process died (crash, out of memory), which fails every letter in
-    flight. They are retried by the next run; the batch goes on."""
-    error = "worker process died while this letter was in flight; re-run to retry"
-    return [Outcome(Letter(t.path, t.sha256, _format_of(t.path), len(t.data), "failed",
-                           f"{t.path}: {error}")) for t in tasks]
-
-
-_BROKEN_GRACE = 5.0  # seconds a broken pool gets to fail its own futures
-
-
-def _stuck(pool: Executor) -> bool:
-    """True once a pool has had a dead worker for longer than the grace period.
-    (A worker killed while writing its result leaves the pool's reader thread
-    waiting for the rest of the message: the pool never notices by itself.)"""
-    processes = (getattr(pool, "_processes", None) or {}).values()
-    if not (getattr(pool, "_broken", False) or any(p.exitcode is not None for p in processes)):
-        return False
-    since = getattr(pool, "_imr_broken_since", None)
-    if since is None:
-        pool._imr_broken_since = since = time.monotonic()
-    return time.monotonic() - since > _BROKEN_GRACE
-
-
-def _discard(pool: Executor) -> None:
-    """Let a broken process pool go. Its surviving workers are killed first: the
-    one that died may have held the task queue's lock, leaving the others blocked
-    for ever, and the interpreter would wait for them at exit. (Python 3.11 has no
-    public call for this; `_processes` is the pool's own table of workers.)"""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.kill()
-        process.join(1)
-    # With every writer gone, closing our own end of the result pipe gives a
-    # reader thread stuck on a half-written result EOF, so it can end.
-    result_queue = getattr(pool, "_result_queue", None)
-    if result_queue is not None:
-        result_queue._writer.close()
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
-# -- workers ------------------------------------------------------------------
-def _executor(rules: bool, workers: int) -> Executor:
-    if not rules:
-        return ThreadPoolExecutor(workers, thread_name_prefix="imr-extract")
-    # forkserver: workers start from a clean, thread-free process with the
-    # extractor already imported (plain fork is unsafe once threads exist).
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["extractor.batch.run"])
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                               initargs=(os.getpid(),))
-
-
-def _init_worker(main_pid: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
-    threading.Thread(target=_exit_when_orphaned, args=(main_pid,), daemon=True).start()
-
-
-def _exit_when_orphaned(main_pid: int) -> None:
-    """A SIGKILLed batch cannot stop its workers, so they watch for it. (Their
-    parent is the fork server, which itself waits for them: no help there.)"""
-    while not _gone(main_pid):
-        time.sleep(0.5)
-    os._exit(0)
-
-
-def _gone(pid: int) -> bool:
-    try:  # a killed process stays a zombie until reaped: that counts as gone
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[0]
-        return state in ("Z", "X")
-    except FileNotFoundError:
-        return True
-    except OSError:  # no /proc here
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
+def _failed(task: Task, reason: str) -> Outcome:
+    """A letter that timed out or whose worker died: failed, retried by the next run."""
+    return Outcome(Letter(task.path, task.sha256, _format_of(task.path), len(task.data),
+                          "failed", f"{task.path}: {reason}"))
 
 
 class _Stop:
