@@ -380,7 +380,7 @@ def export(db_path: str, fmt: str, output) -> None:
     from extractor.batch import store
 
     try:
-        with store.Store(db_path) as db:
+        with store.Store(db_path, readonly=True) as db:
             (store.export_csv if fmt == "csv" else store.export_jsonl)(db, output)
     except ImrError as e:
         _fail(e)

@@ -154,13 +154,12 @@ def _serve(conn: Connection, fn: Callable, args: tuple) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
-    while True:
-        try:
-            tasks = conn.recv()
-        except (EOFError, OSError):
-            return
-        for task in tasks:
-            conn.send(fn(task, *args))
+    try:
+        while True:
+            for task in conn.recv():
+                conn.send(fn(task, *args))
+    except (EOFError, OSError):  # the batch closed our pipe, or is gone: the work is over
+        return
 
 
 def _exit_with(sentinel: int) -> None:

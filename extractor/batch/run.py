@@ -16,6 +16,7 @@ already committed, letters in flight are dropped and redone next time.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
 import hashlib
@@ -62,16 +63,16 @@ _GLOB = re.compile(r"[*?\[]")
 
 # -- finding files ----------------------------------------------------------
 def discover(paths: list[str] | tuple[str, ...]) -> list[str]:
-    """Files to process, in order, each once. A folder is searched recursively and
-    a glob expanded, keeping supported letter files; a path named explicitly is
-    kept whatever it is, so a missing or odd one is reported, not ignored."""
+    """Files to process, resolved, in order, each once. A folder is searched
+    recursively and a glob expanded, keeping supported letter files; a path named
+    explicitly is kept whatever it is, so a missing or odd one is reported."""
     found, seen = [], set()
     for arg in paths:
         for path in _expand(arg):
-            real = os.path.realpath(path)
+            real = os.path.realpath(path)  # stored resolved: ./x.txt and x.txt are one letter
             if real not in seen:
                 seen.add(real)
-                found.append(path)
+                found.append(real)
     return found
 
 
@@ -215,16 +216,24 @@ def _run(paths, db: Store, config: Config, concurrency: int, progress: bool | No
     run_id = db.start_run(**info, fingerprint=fingerprint(info), concurrency=concurrency,
                           paths=json.dumps(list(paths)), letters=len(files))
     bar = _Bar(len(files), sys.stderr.isatty() if progress is None else progress)
+    job = _Job(db, config, fingerprint(info), run_id, summary, bar, stop, limit)
     try:
         with bar:
-            _Job(db, config, fingerprint(info), run_id, summary, bar, stop,
-                 limit).run(files, concurrency)
-    finally:
-        summary.interrupted = stop.signum is not None
-        summary.seconds = time.perf_counter() - started
-        db.finish_run(run_id, status="interrupted" if summary.interrupted else "finished",
-                      **summary.counts())
+            job.run(files, concurrency)
+    except BaseException:  # a full disk, a lost database...: the run says it failed
+        with contextlib.suppress(sqlite3.Error):  # if the disk lets us
+            _end(db, run_id, summary, stop, started, "failed")
+        raise
+    _end(db, run_id, summary, stop, started, "finished")
     return summary
+
+
+def _end(db: Store, run_id: int, summary: Summary, stop: _Stop, started: float,
+         status: str) -> None:
+    summary.interrupted = stop.signum is not None
+    summary.seconds = time.perf_counter() - started
+    db.finish_run(run_id, status="interrupted" if summary.interrupted else status,
+                  **summary.counts())
 
 
 @dataclass
@@ -256,9 +265,11 @@ class _Job:
                 for task, result in workers_.collect(timeout=0.25):
                     self._write(_failed(task, result.reason) if isinstance(result, pool.Failed)
                                 else result)
-        finally:
-            # On a stop, letters in flight are dropped and redone next run.
-            workers_.close(now=bool(self.stop.signum))
+        except BaseException:
+            workers_.close(now=True)
+            raise
+        # On a stop, letters in flight are dropped and redone next run.
+        workers_.close(now=bool(self.stop.signum))
 
     def _pending(self, files: list[str]) -> Iterator[Task]:
         """Read and hash each file; yield those still to do. Runs lazily, so a
