@@ -191,10 +191,11 @@ def test_timeout_bounds_all_requests_and_retries_of_a_letter(tmp_path, cli):
     assert took < 3 * 5 and "Traceback" not in out.stderr
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "soon"])
-def test_timeout_must_be_a_positive_number(value, cli):
-    out = cli("extract", "--timeout", value, L004)
-    assert out.returncode == 2 and "--timeout" in out.stderr
+def test_timeout_must_be_a_positive_number(cli):
+    assert cli("extract", "--timeout", "30", L004).returncode == 0
+    for value in ("0", "-1", "soon"):
+        out = cli("extract", "--timeout", value, L004)
+        assert out.returncode == 2 and "Invalid value for '--timeout'" in out.stderr
 
 
 # -- defect 9: hybrid keeps the rules' record when the model fails ---------------------------
