@@ -5,7 +5,7 @@ the main process always knows which letter each worker is on. A letter that runs
 the time limit, or whose worker dies, comes back as `(task, Failed(reason))`, and the
 batch goes on. Only public `multiprocessing` / `concurrent.futures` APIs are used.
 
-Processes: each worker has its own pipe and one chunk at a time. A worker that dies
+Processes: each worker has its own pipe and a chunk or two at a time. A worker that dies
 (crash, out of memory, SIGKILL) fails only the letter it was on; the rest of its chunk
 goes back to the queue and a new worker takes its place. A letter past the limit gets
 its worker killed. A worker whose batch was SIGKILLed exits: it watches its parent's
@@ -54,8 +54,8 @@ class _Worker:
 class Processes:
     """`size` worker processes running `fn(task, *args)`."""
 
-    def __init__(self, size: int, fn: Callable, args: tuple, limit: float):
-        self.size, self.fn, self.args, self.limit = size, fn, args, limit
+    def __init__(self, size: int, fn: Callable, args: tuple, limit: float, ahead: int = 8):
+        self.size, self.fn, self.args, self.limit, self.ahead = size, fn, args, limit, ahead
         # forkserver: workers start from a clean, thread-free process with the
         # extractor already imported (plain fork is unsafe once threads exist).
         self.context = multiprocessing.get_context("forkserver")
@@ -63,19 +63,24 @@ class Processes:
         self.workers: list[_Worker] = []
         self.backlog: deque[list] = deque()  # chunk rests handed back by a stopped worker
 
-    def _busy(self) -> int:
-        return sum(1 for w in self.workers if w.chunk)
+    def _room(self) -> int:
+        """Chunks the workers can take now: each may have one queued behind the letters
+        it is on, so it never waits for the main process between chunks."""
+        return (sum(1 for w in self.workers if len(w.chunk) <= self.ahead)
+                + self.size - len(self.workers))
 
     def free(self) -> int:
         """How many chunks can be submitted now."""
-        return 0 if self.backlog else self.size - self._busy()
+        return 0 if self.backlog else self._room()
 
     def submit(self, tasks: list) -> None:
         for w in [w for w in self.workers if not w.chunk and not w.process.is_alive()]:
             self._stop(w)  # died while idle
-        worker = next((w for w in self.workers if not w.chunk), None) or self._start()
+        ready = [w for w in self.workers if len(w.chunk) <= self.ahead]
+        worker = min(ready, key=lambda w: len(w.chunk)) if ready else self._start()
+        if not worker.chunk:
+            worker.since = time.monotonic()
         worker.chunk.extend(tasks)
-        worker.since = time.monotonic()
         try:
             worker.conn.send(tasks)
         except OSError:  # it died just now: its letters go back to the queue
@@ -129,7 +134,7 @@ class Processes:
         self.workers.remove(w)
 
     def _resubmit(self) -> None:
-        while self.backlog and self._busy() < self.size:
+        while self.backlog and self._room():
             self.submit(self.backlog.popleft())
 
     def pending(self) -> bool:
