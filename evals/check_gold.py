@@ -53,6 +53,9 @@ def letter_text(path: Path) -> str:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("cp1252")
+    if path.suffix in (".html", ".htm"):  # an HTML export: tags are markup, entities text
+        import html
+        text = html.unescape(re.sub(r"<[^<>]{1,200}>", " ", text))
     return FURNITURE.sub("", text.replace("\r\n", "\n"))
 
 
@@ -138,14 +141,25 @@ def check(path: Path) -> list[str]:
             v = it[k]
             if k in ("treatment", "claims_administrator_guideline", "maximus_guideline",
                      "rationale") and v is not None:
-                if k == "treatment":
-                    v = f"{v}: {it['decision'].capitalize()}"
-                i = text.find(v, pos)
+                i = _find_item_text(text, k, v, it["decision"], pos)
                 if i < 0:
                     errs.append(f"item {n} {k} not found (in order) in letter: {v[:60]!r}...")
                 else:
                     pos = i + len(v)
     return errs
+
+
+def _find_item_text(text: str, key: str, value: str, decision: str, pos: int) -> int:
+    """Where an item's text value is, in order. A treatment is its heading: either
+    'TREATMENT: Decision' or a numbered one ('1. TREATMENT', '2) TREATMENT')."""
+    if key != "treatment":
+        return text.find(value, pos)
+    i = text.find(f"{value}: {decision.capitalize()}", pos)
+    numbered = re.compile(r"(?<!\S)\d{1,2}[.)] " + re.escape(value))
+    m = numbered.search(text, pos)
+    if m and (i < 0 or m.start() < i):
+        return m.end() - len(value)
+    return i
 
 
 def main() -> int:

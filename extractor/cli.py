@@ -22,6 +22,7 @@ from extractor.errors import (
     BaselineError,
     ImrError,
     IngestError,
+    Interrupted,
     ModelError,
     StoreError,
     UsageError,
@@ -157,9 +158,12 @@ def cache_stats(cache_path, as_json: bool) -> None:
     from extractor.backends.model import cache
 
     path = Path(cache_path) if cache_path else cache.default_path()
-    if not path.exists():
-        _error(f"{path}: no cache file")
-        sys.exit(EXIT_BAD_INPUT)
+    if not path.exists():  # a fresh machine: nothing cached yet is not an error
+        if as_json:
+            click.echo(json.dumps({"path": str(path), "calls": 0}, indent=2))
+        else:
+            click.echo(f"{path}: the cache is empty (no model call cached yet)")
+        return
     try:
         stats = cache.Cache(path).stats()
     except ImrError as e:  # here the cache file is the command's input
@@ -348,22 +352,25 @@ def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, letter_
     """
     import os
 
-    from extractor.batch import run as batch_
-
     config = config_from(**model_args)
     try:
+        from extractor.batch import run as batch_  # a second of imports: Ctrl-C may come
+
         summary = batch_.run(paths, db_path, config, concurrency, letter_timeout=letter_timeout)
     except ImrError as e:
         _fail(e)
+    except (KeyboardInterrupt, Interrupted):  # while the batch starts or ends, outside its
+        # own Ctrl-C handling
+        _error(f"interrupted: letters finished so far are saved in {db_path}; run the same "
+               "command again to resume")
+        sys.exit(EXIT_INTERRUPTED)
     if summary.interrupted:
         _error(f"interrupted: {summary.done} done, {summary.failed} failed, {summary.skipped} "
                f"skipped are saved in {db_path}; run the same command again to resume")
         sys.stderr.flush()
         os._exit(EXIT_INTERRUPTED)  # model calls in flight are abandoned, not awaited
     click.echo(f"imr-extract: batch: {summary.line()} -> {db_path}", err=True)
-    if summary.letters == 0:
-        _error("no letter files (.txt .md .html .pdf) found in " + " ".join(paths))
-    if summary.failed or summary.letters == 0:
+    if summary.failed:
         sys.exit(EXIT_SOME_FAILED)
 
 
@@ -382,6 +389,66 @@ def export(db_path: str, fmt: str, output) -> None:
     try:
         with store.Store(db_path, readonly=True) as db:
             (store.export_csv if fmt == "csv" else store.export_jsonl)(db, output)
+    except ImrError as e:
+        _fail(e)
+
+
+# -- browse, summary (issue 14) ---------------------------------------------------------
+_db_option = click.option("--db", "db_path", required=True,
+                          type=click.Path(exists=True, dir_okay=False),
+                          help="Results database written by `imr-extract batch`.")
+
+
+@main.command()
+@_db_option
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write a self-contained page with charts (inline SVG).")
+@click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="How many of the most cited guidelines the page charts.")
+def summary(db_path: str, html_path: str | None, top: int) -> None:
+    """The corpus at a glance: letters, items, outcomes, overturn rate by category and
+    by decision year; --html adds charts of guidelines, specialties and years."""
+    from extractor.explore import summary as summary_
+    from extractor.explore.database import open_results
+
+    try:
+        with open_results(db_path) as db:  # applies missing migrations: the views are there
+            figures = summary_.read(db.conn, top)
+        summary_.print_tables(figures, _report_console())
+        if html_path:
+            summary_.write_page(figures, html_path, f"IMR determinations: {Path(db_path).name}")
+            click.echo(f"imr-extract: summary: wrote {html_path}", err=True)
+    except ImrError as e:
+        _fail(e)
+    except OSError as e:
+        _fail(UsageError(f"{e.filename}: {e.strerror}" if e.filename else str(e)))
+
+
+@main.command()
+@_db_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to serve on (127.0.0.1: this machine only).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True,
+              help="Port to serve on (0: any free port).")
+@click.option("--no-open", is_flag=True, help="Do not open a web browser.")
+@click.option("--metadata", "print_metadata", is_flag=True,
+              help="Print the Datasette metadata (JSON) and exit, without serving.")
+def browse(db_path: str, host: str, port: int, no_open: bool, print_metadata: bool) -> None:
+    """Open the database in Datasette, with titles, column descriptions, facets on
+    decision, category, outcome and specialty, and the example queries as canned
+    queries. Needs the browse extra: pip install 'imr-extract[browse]'."""
+    from extractor.explore import browse as browse_
+    from extractor.explore.database import open_results
+
+    try:
+        open_results(db_path).close()  # applies missing migrations: the views are there
+        if print_metadata:
+            click.echo(json.dumps(browse_.metadata(db_path), indent=2, ensure_ascii=False))
+            return
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            click.echo(f"imr-extract: browse: serving on {host}: anyone who can reach it can "
+                       "read these medical records", err=True)
+        sys.exit(browse_.serve(db_path, host, port, open_browser=not no_open))
     except ImrError as e:
         _fail(e)
 

@@ -28,3 +28,27 @@ def make_letters(dest: Path, n: int) -> list[Path]:
         path.write_bytes(varied)
         paths.append(path)
     return paths
+
+
+DATED_SOURCE = LETTERS / "v-mdheader--001_86ba345343cd3771.txt"  # acupuncture is item 2
+_DECISION_DATE = b"<b>Decision Date:</b>\t01/21/2014"
+_ACUPUNCTURE = b"**Acupuncture 2 times a week for 4 weeks:** Upheld"
+
+
+def make_dated_letters(dest: Path, plan: list[tuple[str, str]]) -> list[Path]:
+    """One letter per (decision date MM/DD/YYYY, acupuncture decision 'Upheld' or
+    'Overturned'): the markdown-header variant of letter 001 with its decision date and
+    its acupuncture item's decision replaced, and a unique case number. The labels are
+    the plan itself (the other two items stay upheld)."""
+    data = DATED_SOURCE.read_bytes()
+    assert data.count(_DECISION_DATE) == 1 and data.count(_ACUPUNCTURE) == 1
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, (date, decision) in enumerate(plan):
+        text = data.replace(_DECISION_DATE, _DECISION_DATE[:-10] + date.encode())
+        text = text.replace(_ACUPUNCTURE, _ACUPUNCTURE[:-6] + decision.encode())
+        text = _CASE.sub(b"CM15-%07d" % i, text)
+        path = dest / f"dated-{i:03d}.txt"
+        path.write_bytes(text)
+        paths.append(path)
+    return paths

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 from conftest import ALL_LETTERS, BAD, LETTERS, ROOT, gold_for
-from corpus import make_letters
+from corpus import make_dated_letters, make_letters
+from terminal import run_on_terminal
 
 from extractor.batch.run import discover
+from extractor.batch.specialty_names import canonical
 
 SUMMARY = re.compile(r"batch: (\d+) done, (\d+) skipped, (\d+) failed")
 
@@ -79,21 +81,23 @@ def _alive(pid: int) -> bool:
 def _assert_whole_letters_only(db: Path) -> None:
     """No partial letter: every row belongs to a determination that is complete."""
     assert _query(db, "pragma integrity_check") == [("ok",)]
-    for table in ("items", "evidence", "rejected", "specialties"):
+    for table in ("items", "evidence", "rejected", "specialties", "records"):
         assert _query(db, f"select count(*) from {table} where sha256 not in "
                           "(select sha256 from determinations)") == [(0,)], table
     assert _query(db, "select count(*) from determinations where sha256 not in "
                       "(select sha256 from letters where status = 'done')") == [(0,)]
     assert _query(db, "select count(*) from letters where status = 'done' and sha256 not in "
                       "(select sha256 from determinations)") == [(0,)]
-    assert _query(db, "select count(*) from determinations d where d.items != "
-                      "(select count(*) from items i where i.sha256 = d.sha256) "
-                      "or json_array_length(d.record_json, '$.evidence') != "
+    assert _query(db, "select count(*) from determinations where sha256 not in "
+                      "(select sha256 from records)") == [(0,)]
+    assert _query(db, "select count(*) from determinations d join records r using (sha256) "
+                      "where d.items != (select count(*) from items i where i.sha256 = d.sha256) "
+                      "or json_array_length(r.record_json, '$.evidence') != "
                       "(select count(*) from evidence e where e.sha256 = d.sha256)") == [(0,)]
 
 
 def _records(db: Path) -> dict[str, str]:
-    return dict(_query(db, "select sha256, record_json from determinations"))
+    return dict(_query(db, "select sha256, record_json from records"))
 
 
 def _assert_each_letter_once(db: Path, letters: list[Path]) -> None:
@@ -161,8 +165,9 @@ def test_export_csv_has_a_row_per_item(mixed_db, cli):
     import csv
     import io
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
-    assert len(rows) == sum(len(gold_for(p)["items"]) for p in ALL_LETTERS)
-    assert Counter(r["decision"] for r in rows) == Counter(
+    # a letter with no items still has its one row (item columns empty)
+    assert len(rows) == sum(max(1, len(gold_for(p)["items"])) for p in ALL_LETTERS)
+    assert Counter(r["decision"] for r in rows if r["decision"]) == Counter(
         i["decision"] for p in ALL_LETTERS for i in gold_for(p)["items"])
 
 
@@ -190,24 +195,8 @@ def test_a_failing_model_never_replaces_done_rules_results(mixed_db, tmp_path, c
 
 
 def test_a_terminal_gets_a_progress_bar_with_rate_and_eta(tmp_path):
-    import pty
-
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "extractor", "batch", LETTERS, "--db",
-                             tmp_path / "r.db"], cwd=ROOT, stderr=follower,
-                            stdout=subprocess.DEVNULL)
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal closed: the batch is over
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    assert proc.wait(timeout=60) == 0
+    code, seen = run_on_terminal(["batch", LETTERS, "--db", tmp_path / "r.db"])
+    assert code == 0
     text = seen.decode(errors="replace")
     assert f"{len(ALL_LETTERS)}/{len(ALL_LETTERS)}" in text
     assert "letters/s" in text and "ETA" in text and f"batch: {len(ALL_LETTERS)} done" in text
@@ -287,12 +276,18 @@ def _expected_guidelines():
 def _expected_specialties():
     rows = {}
     for _, _, item, gold in _gold_items():
-        for name in gold["reviewer"]["specialties"]:
+        for name in map(canonical, gold["reviewer"]["specialties"]):  # one spelling each
             row = rows.setdefault(name, {"specialty": name, "items": 0, "upheld": 0,
                                          "overturned": 0})
             row["items"] += 1
             row[item["decision"]] += 1
     return sorted(rows.values(), key=lambda r: (-r["items"], r["specialty"]))
+
+
+def _expected_rate(category: str, year: str):
+    decisions = [item["decision"] for _, _, item, gold in _gold_items()
+                 if item["category"] == category and (gold["decision_date"] or "")[:4] == year]
+    return [{"items": len(decisions), "overturned": decisions.count("overturned") or None}]
 
 
 def _expected_search(folder: Path):
@@ -303,23 +298,56 @@ def _expected_search(folder: Path):
                   key=lambda r: (r["path"], r["item"]))
 
 
+def _check_documented(argv: list[str], db: Path, want: list[dict]) -> None:
+    table = _sqlite_utils(argv, db)  # the command exactly as documented
+    assert table.returncode == 0, table.stderr
+    assert argv[-1] == "--table" and len(table.stdout.splitlines()) == len(want) + 2
+    got = json.loads(_sqlite_utils(argv[:-1], db).stdout)  # same SQL, JSON out
+    for row, w in zip(got, want):
+        if "overturn_pct" in row:
+            pct = row.pop("overturn_pct")
+            if w["items"]:
+                assert abs(pct - 100 * (w["overturned"] or 0) / w["items"]) <= 0.051
+            else:
+                assert pct is None
+    assert got == want
+
+
 def test_the_documented_queries_run_and_give_the_gold_answers(mixed, mixed_db):
     db, _ = mixed_db
     commands = _doc_commands()
-    assert len(commands) == 4
-    assert _doc_commands("README.md") == commands[:3]  # the README shows the same three
+    assert len(commands) == 5
+    assert _doc_commands("README.md") == commands[:4]  # the README shows the first four
     expected = [_expected_by_category(), _expected_guidelines(), _expected_specialties(),
-                _expected_search(mixed)]
+                _expected_rate("acupuncture", "2015"), _expected_search(mixed)]
     for argv, want in zip(commands, expected):
-        table = _sqlite_utils(argv, db)  # the command exactly as documented
-        assert table.returncode == 0, table.stderr
-        assert argv[-1] == "--table" and len(table.stdout.splitlines()) == len(want) + 2
-        got = json.loads(_sqlite_utils(argv[:-1], db).stdout)  # same SQL, JSON out
-        if "overturn_pct" in (got[0] if got else {}):
-            for row, w in zip(got, want):
-                assert abs(row.pop("overturn_pct") - 100 * w["overturned"] / w["items"]) <= 0.051
-        assert got == want
+        _check_documented(argv, db, want)
         assert want  # every query has answers on the fixture letters
+    assert _expected_rate("acupuncture", "2014") == [{"items": 1, "overturned": None}]
+
+
+@pytest.fixture(scope="module")
+def dated_db(tmp_path_factory):
+    """Acupuncture decided in 2014 and 2015, upheld or overturned, by construction."""
+    plan = [("03/02/2015", "Overturned"), ("06/11/2015", "Upheld"), ("09/30/2015", "Overturned"),
+            ("12/01/2015", "Overturned"), ("05/05/2014", "Overturned"), ("07/07/2014", "Upheld")]
+    root = tmp_path_factory.mktemp("dated")
+    make_dated_letters(root / "letters", plan)
+    db = root / "results.db"
+    result = _batch(root / "letters", "--db", db)
+    assert result.returncode == 0, result.stderr
+    return db, plan
+
+
+def test_overturn_rate_for_acupuncture_in_2015_is_one_query_on_one_view(dated_db):
+    db, plan = dated_db
+    in_2015 = [decision for date, decision in plan if date.endswith("2015")]
+    [argv] = [c for c in _doc_commands() if "'acupuncture'" in c[2]]
+    assert " join " not in argv[2] and "from item_decisions" in argv[2]
+    _check_documented(argv, db, [{"items": len(in_2015),
+                                  "overturned": in_2015.count("Overturned")}])
+    by_year = _query(db, "select year, items, overturned from overturn_by_year")
+    assert by_year == [("2014", 3 * 2, 1), ("2015", 3 * 4, 3)]  # 3 items a letter
 
 
 # -- killed, interrupted, crashed, concurrent ------------------------------------------
@@ -407,3 +435,21 @@ def test_two_batches_on_one_database_at_once_each_letter_once(many, tmp_path):
     (_, _, s1, e1), (_, _, s2, e2) = runs
     assert s1 < e2 and s2 < e1, "the runs did not overlap"
     assert all(r[0] > 0 for r in runs), runs  # both did real work
+
+
+def test_batch_counts_letters_with_warnings(cli, tmp_path):
+    """An incomplete letter (no items, truncated) is done, and counted as warned."""
+    import sqlite3
+
+    from conftest import LETTERS
+
+    db = tmp_path / "results.db"
+    letters = [LETTERS / n for n in ("f-noitems--1.txt", "f-truncated--1.txt",
+                                     "004_fc97f7610c159615.txt")]
+    out = cli("batch", *letters, "--db", db)
+    assert out.returncode == 0, out.stderr
+    assert "3 done, 0 skipped, 0 failed, 2 with warnings" in out.stderr
+    conn = sqlite3.connect(db)
+    assert conn.execute("select warned from runs").fetchall() == [(2,)]
+    warned = conn.execute("select count(*) from determinations where warnings != '[]'")
+    assert warned.fetchone() == (2,)

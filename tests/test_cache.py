@@ -143,9 +143,11 @@ def test_a_file_that_is_not_a_cache_is_one_line_error(tmp_path):
     assert "Traceback" not in extract.stderr
 
 
-def test_cli_cache_stats_on_a_missing_file_is_one_line(tmp_path):
+def test_cli_cache_stats_on_a_missing_file_says_it_is_empty(tmp_path):
+    """Nothing cached yet is not an error (issue 14), and looking creates nothing."""
     out = run_cli("cache", "stats", "--cache", str(tmp_path / "none.db"))
-    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "no cache file" in out.stderr
+    assert out.returncode == 0 and "the cache is empty" in out.stdout and out.stderr == ""
+    assert not (tmp_path / "none.db").exists()
 
 
 @pytest.mark.parametrize("backend", ["llm", "hybrid"])

@@ -66,3 +66,12 @@ def test_field_table_page_is_up_to_date():
     from cogapp import Cog
 
     assert Cog().main(["cog", "--check", str(ROOT / "docs" / "fields.md")]) == 0
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/queries.md"])
+def test_generated_examples_match_the_real_output(page):
+    """The README's example outputs and scores come from the real commands, and the example
+    queries from extractor/explore/queries.toml (sqlite-utils style); rerun `cog -r PAGE`."""
+    from cogapp import Cog
+
+    assert Cog().main(["cog", "--check", str(ROOT / page)]) == 0

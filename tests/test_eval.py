@@ -351,3 +351,18 @@ def test_llm_eval_replays_identically_from_recorded_calls(cli, tmp_path):
     first, second = run(tmp_path / "a.json"), run(tmp_path / "b.json")
     assert first == second
     assert len(first["letters"]) == len(list((fixtures / "letters").iterdir()))
+
+
+def test_eval_reports_f1_per_layout_family(cli, tmp_path):
+    from conftest import LETTERS
+
+    out = cli("eval", "--json", tmp_path / "r.json")
+    assert "Per layout family" in out.stdout
+    rows = {(r["group"], r["family"]): r
+            for r in json.loads((tmp_path / "r.json").read_text())["families"]}
+    assert rows[("real", "real")]["letters"] == 5
+    assert rows[("hand-written", "cover2013")]["letters"] == 2
+    assert rows[("generated", "all")]["letters"] == len(list(LETTERS.glob("g-*")))
+    hand = [r for (g, f), r in rows.items() if g == "hand-written" and f != "all"]
+    assert sum(r["letters"] for r in hand) == rows[("hand-written", "all")]["letters"]
+    assert sum(r["tp"] for r in hand) == rows[("hand-written", "all")]["tp"]

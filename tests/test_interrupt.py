@@ -31,7 +31,7 @@ def test_ctrl_c_at_any_moment_gives_no_traceback(command, tmp_path):
         _, err = proc.communicate(timeout=120)
         assert "Traceback" not in err and "KeyboardInterrupt" not in err, (delay, err)
         if proc.returncode == 130:
-            assert err.splitlines()[-1] == "imr-extract: interrupted", err
+            assert err.splitlines()[-1] == "imr-extract: error: interrupted", err
         # -SIGINT: the signal came before Python could run any of our code (no output)
         assert proc.returncode in (130, -signal.SIGINT, 0, 1), (delay, proc.returncode, err)
         codes.add(proc.returncode)

@@ -264,3 +264,27 @@ def test_cli_unreachable_server_is_one_line(tmp_path):
     assert out.returncode == 1 and out.stdout == ""
     assert out.stderr.startswith("imr-extract: error: model server at")
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_hybrid_asks_the_model_for_the_items_when_rules_find_none(tmp_path):
+    # An item written in a form the rules do not read (no labels, a dash before the decision).
+    text = (LETTERS / "f-worker--1.txt").read_text()
+    start = text.index("Acupuncture 6 visits for the low back: Overturned")
+    text = text[:start] + ("Disputed treatment - Acupuncture 6 visits for the low back - "
+                           "Overturned\n\nThe guidelines allow three to six treatments as an "
+                           "initial trial.\n")
+    doc = ingest.from_text(text, "no-items.txt", "text", "1" * 64)
+    rules_only = extract_document(doc, Config(backend="rules"))
+    assert rules_only.items == [] and rules_only.warnings == ["no disputed items found"]
+    heading = "Acupuncture 6 visits for the low back - Overturned"
+    reply = {"items": [{"treatment": {"value": "Acupuncture 6 visits for the low back"},
+                        "decision": {"value": "overturned", "quote": heading}}]}
+    with FakeServer([json.dumps(reply)], owned_by="vllm") as server:
+        record = extract_document(doc, config(server, tmp_path, backend="hybrid"))
+    asked = set(server.requests[0]["response_format"]["json_schema"]["schema"]["properties"])
+    assert "items" in asked and not asked & {"patient_age", "specialties"}
+    assert [(i.treatment, i.decision, i.category) for i in record.items] == [
+        ("Acupuncture 6 visits for the low back", "overturned", "acupuncture")]
+    assert record.outcome == "overturned" and record.patient.age == 58
+    assert record.warnings == []
+    assert_all_verified(doc, record)

@@ -37,7 +37,7 @@ def _count(path, sql, *args) -> int:
 def test_new_database_is_wal_at_the_latest_schema_with_filter_indexes(tmp_path):
     path = tmp_path / "r.db"
     with Store(path) as db:
-        assert store.schema_version(db.db) == store.SCHEMA_VERSION == 2
+        assert store.schema_version(db.db) == store.SCHEMA_VERSION == 4
         assert db.db.journal_mode == "wal"
         indexed = {(t, tuple(ix.columns)) for t in ("determinations", "items", "specialties")
                    for ix in db.db[t].indexes}
@@ -75,11 +75,28 @@ def test_a_letter_fills_every_table_and_its_record_json_round_trips(tmp_path):
     assert text[start:end] == quote
 
 
+def _save_before_v3(db: Store, record: Record) -> None:
+    """Write a letter as imr-extract with schema v1/v2 did: the Record JSON in
+    determinations.record_json, specialties (v2) as spelled in the letter."""
+    rows = store.record_rows(record)
+    old = {table: [dict(zip(store.COLUMNS[table], row)) for row in rows[table]]
+           for table in ("determinations", "items", "evidence", "rejected")}
+    old["determinations"][0]["record_json"] = rows["records"][0][1]
+    if db.db["specialties"].exists():
+        old["specialties"] = [{"sha256": sha, "kind": kind, "name": spelled}
+                              for sha, kind, _, spelled in rows["specialties"]]
+    db.db["letters"].insert({"sha256": record.source.sha256, "path": record.source.path,
+                             "format": record.source.format, "size": record.source.chars,
+                             "status": "done", "fingerprint": "fp-rules"})
+    for table, values in old.items():
+        db.db[table].insert_all(values)
+
+
 def test_a_v1_database_is_upgraded_keeping_its_data(tmp_path):
     path = tmp_path / "old.db"
     record = extract_path(ONE)
     with Store(path, version=1) as db:  # what imr-extract with schema v1 wrote
-        assert _save(db, record, tables={"determinations", "items", "evidence", "rejected"})
+        _save_before_v3(db, record)
         assert not db.db["specialties"].exists() and not db.db["items_fts"].exists()
         assert store.schema_version(db.db) == 1
     with Store(path) as db:
@@ -87,8 +104,8 @@ def test_a_v1_database_is_upgraded_keeping_its_data(tmp_path):
         assert db.is_done(record.source.sha256, "fp-rules")
         assert _save(db, extract_path(MULTI))  # and the new version writes to it
     with sqlite3.connect(path) as c:
-        names = c.execute("select kind, name from specialties where sha256 = ? order by rowid",
-                          (record.source.sha256,)).fetchall()
+        names = c.execute("select kind, as_written from specialties where sha256 = ? "
+                          "order by rowid", (record.source.sha256,)).fetchall()
         hits = c.execute("select count(*) from items_fts where items_fts match 'acupuncture'"
                          ).fetchone()[0]
     assert names == ([("specialty", s) for s in record.reviewer.specialties]
@@ -96,6 +113,54 @@ def test_a_v1_database_is_upgraded_keeping_its_data(tmp_path):
     assert record.reviewer.subspecialties  # the letter exercises both kinds
     assert hits == sum("acupuncture" in (i.treatment + " " + (i.rationale or "")).lower()
                        for i in record.items) > 0
+
+
+def test_a_database_from_before_browsing_moves_records_out_and_gets_one_spelling_per_specialty(tmp_path):
+    """Letters 001 and 003 spell one board two ways ('and', '&'); 004 names it by initials."""
+    path = tmp_path / "v2.db"
+    records = [extract_path(p) for p in ORIGINALS]
+    # the schema just before the browsing step (other steps may come before or after it)
+    with Store(path, version=store.STEPS.index(store.m004_browse)) as db:
+        for record in records:
+            _save_before_v3(db, record)
+        indexes = {tuple(ix.columns) for ix in db.db["determinations"].indexes}
+    with Store(path) as db:
+        assert store.schema_version(db.db) == store.SCHEMA_VERSION
+        assert "record_json" not in db.db["determinations"].columns_dict
+        assert {tuple(ix.columns) for ix in db.db["determinations"].indexes} == indexes
+        lines = sorted(db.record_lines())
+        assert all(len(str(v)) < 2000 for table in ("letters", "determinations", "items")
+                   for row in db.db[table].rows for v in row.values())
+    assert lines == sorted(store.record_json(r) for r in records)  # byte for byte
+    with sqlite3.connect(path) as c:
+        spelled = dict(c.execute("select as_written, name from specialties "
+                                 "where kind = 'specialty'").fetchall())
+        by_specialty = dict(c.execute("select specialty, items from decisions_by_specialty"))
+        item_rows = c.execute("select count(*), count(distinct path) from item_decisions"
+                              ).fetchone()
+    assert spelled == {"Orthopedic Surgery": "Orthopedic Surgery",
+                       "Physical Medicine and Rehabilitation":
+                           "Physical Medicine and Rehabilitation",
+                       "Physical Medicine & Rehabilitation": "Physical Medicine and Rehabilitation",
+                       "Occupational Medicine": "Occupational Medicine",
+                       "ABFP": "Family Medicine"}
+    assert by_specialty == {"Physical Medicine and Rehabilitation": 3 + 4,
+                            "Orthopedic Surgery": 1, "Occupational Medicine": 1,
+                            "Family Medicine": 1}
+    assert item_rows == (sum(len(r.items) for r in records), len(records))
+
+
+@pytest.mark.parametrize("spelled,one", [
+    ("Physical Medicine & Rehabilitation", "Physical Medicine and Rehabilitation"),
+    ("physical  medicine and rehabilitation", "Physical Medicine and Rehabilitation"),
+    ("PM&R", "Physical Medicine and Rehabilitation"),
+    ("Orthopaedic Surgery", "Orthopedic Surgery"),
+    ("Neurology &  Psychiatry", "Neurology and Psychiatry"),  # not in the table: tidied only
+])
+def test_specialty_spellings_meet(spelled, one):
+    from extractor.batch.specialty_names import canonical
+
+    assert canonical(spelled) == one
 
 
 def test_a_database_from_a_newer_version_is_refused(tmp_path):
@@ -125,7 +190,8 @@ def test_a_new_configuration_replaces_the_old_rows_without_duplicates(tmp_path):
         assert not _save(db, record, "fp-a")  # done with this configuration: untouched
         assert _save(db, record, "fp-b")
         assert db.is_done(record.source.sha256, "fp-b")
-    for table, n in [("letters", 1), ("determinations", 1), ("items", len(record.items)),
+    for table, n in [("letters", 1), ("determinations", 1), ("records", 1),
+                     ("items", len(record.items)),
                      ("evidence", len(record.evidence)), ("items_fts", len(record.items))]:
         assert _count(path, f"select count(*) from {table}") == n, table
 

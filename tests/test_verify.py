@@ -92,12 +92,14 @@ def test_first_verified_value_wins_and_disagreement_is_a_warning():
                  Claim(field="decision_date", value="2014-08-12", quote="08/12/2014"),
                  Claim(field="patient.date_of_injury", value="2014-08-12", quote="08/12/2014"))
     assert record.patient.date_of_injury == "2009-03-09"
-    assert record.warnings == ["patient.date_of_injury: kept '2009-03-09', also found '2014-08-12'"]
+    assert record.warnings == ["patient.date_of_injury: kept '2009-03-09', also found '2014-08-12'",
+                               "no disputed items found"]
 
 
 @pytest.mark.parametrize("field,value,reason", [
     ("items[0].category", "surgery", "category is derived by the verifier"),
-    ("outcome", "overturned", "outcome is derived by the verifier"),
+    ("items[0].medically_necessary", True, "medically_necessary is derived by the verifier"),
+    ("outcome", "overturned", "quote has none of the words upheld, overturned"),
     ("patient.height", 170, "unknown field"),
     ("patient.sex", "male", "no quote"),
 ])
@@ -125,3 +127,18 @@ def test_case_number_must_look_like_one_even_when_it_is_letter_text():
                  Claim(field="case_number", value="CM14-0037910", quote="CM14-0037910"))
     assert record.case_number == "CM14-0037910"
     assert record.rejected[0].reason.startswith("not shaped like a case number")
+
+
+@pytest.mark.parametrize("quote,value", [
+    ("Final Determination: UPHOLD", "upheld"),
+    ("Final Determination: OVERTURN", "overturned"),
+    ("Final Determination: PARTIAL OVERTURN", "partially_overturned"),
+])
+def test_an_outcome_verifies_against_the_words_a_final_determination_uses(tmp_path, quote, value):
+    letter = tmp_path / "cover.txt"
+    letter.write_text(LETTER_000.read_text() + f"\n{quote}.\n")
+    record = run(letter, Claim(field="outcome", value=value, quote=quote))
+    assert record.outcome == value and not record.rejected
+    wrong = "upheld" if value != "upheld" else "overturned"
+    assert run(letter, Claim(field="outcome", value=wrong, quote=quote)).rejected[0].reason == \
+        f"quote says {value}, not {wrong}"

@@ -84,3 +84,20 @@ def test_installed_eval_uses_packaged_fixtures_and_baseline(installed):
     assert "errors 0" in said
     save = _run(installed, "eval", "--save-baseline")
     assert save.returncode == 2 and "needs --baseline FILE" in save.stderr
+
+
+def test_installed_summary_and_browse_without_the_browse_extra(installed):
+    """The wheel ships the example queries; without the `browse` extra, browse and
+    summary --html say in one line what to install."""
+    _, work = installed
+    db = work / "results.db"
+    assert _run(installed, "batch", LETTER, "--db", db).returncode == 0
+    summary = _run(installed, "summary", "--db", db)
+    assert summary.returncode == 0 and "letters extracted" in summary.stdout, summary.stderr
+    meta = _run(installed, "browse", "--db", db, "--metadata")
+    assert "acupuncture_2015" in json.loads(meta.stdout)["databases"]["results"]["queries"]
+    for args, needs in ((["browse", "--db", db, "--no-open"], "Datasette"),
+                        (["summary", "--db", db, "--html", work / "s.html"], "matplotlib")):
+        out = _run(installed, *args)
+        assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+        assert f"needs {needs}: pip install 'imr-extract[browse]'" in out.stderr

@@ -2,9 +2,12 @@
 
 It reads the normalized view of the letter (one line, single spaces, emphasis
 and page furniture gone), so CRLF, hard wraps, reflowed paragraphs and the
-markdown export all look alike. Every match is a `Claim` whose quote is the
-letter's own text at that spot; the verifier decides what is kept. It never
-guesses: a field with no matching phrase is simply not claimed.
+markdown/HTML exports all look alike. Sections are found by their landmarks
+(any order, any heading wording in `lexicon.LANDMARKS`); labels and words come
+from the lexicon and the field table, so a new layout is a table row. Every
+match is a `Claim` whose quote is the letter's own text at that spot; the
+verifier decides what is kept. It never guesses: a field with no matching
+phrase is simply not claimed.
 """
 
 from __future__ import annotations
@@ -12,16 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from extractor.core import lexicon as lx
 from extractor.core.dates import DATE, find_dates
 from extractor.core.ingest import Document
-from extractor.core.schema import Claim
+from extractor.core.schema import FIELDS, Claim
 
-# Section headings, upper case as printed (the prose says "clinical case
-# summary" in lower case, which must not count).
-CREDENTIALS = re.compile(r"HOW THE IMR FINAL DETERMINATION WAS MADE")
-SUMMARY = re.compile(r"CLINICAL CASE SUMMARY|DOCUMENTS REVIEWED")
-ISSUES = re.compile(r"IMR ISSUES,? DECISIONS,? AND RATIONALES|IMR DECISION\(S\) AND RATIONALE\(S\)")
-LABELS = re.compile(r"Claims Administrator guideline:|MAXIMUS guideline:|Decision rationale:")
+LANDMARK, SECTION_OF = lx.landmark_pattern()
+# A header value, by the kind of its field: a date, a shaped text, a word.
+_WORDS = {p: re.compile("|".join(f.words), re.I) for p, f in FIELDS.items() if f.words}
+VALUE = {p: DATE if f.kind == "date" else (f.shape or _WORDS[p]) for p, f in FIELDS.items()
+         if p in lx.HEADER_FIELDS}
 
 
 @dataclass
@@ -62,6 +65,7 @@ def extract(doc: Document) -> tuple[list[Claim], list[str]]:
     view = View(doc=doc, norm=doc.index.norm, claims=[], warnings=[])
     bounds = _sections(view.norm)
     _header(view, bounds["header"])
+    _outcome(view, bounds["header"])
     _reviewer(view, bounds["credentials"])
     _patient(view, bounds["summary"])
     _diagnoses(view, bounds["summary"])
@@ -70,61 +74,84 @@ def extract(doc: Document) -> tuple[list[Claim], list[str]]:
 
 
 def _sections(norm: str) -> dict[str, tuple[int, int]]:
-    """Character ranges of header, credentials, summary and issues sections.
+    """Character ranges of header, credentials, summary and issues, by landmark.
 
-    A missing heading (garbled or unusual letter) widens the neighbouring
-    ranges rather than losing the text."""
-    cred = CREDENTIALS.search(norm)
-    summ = SUMMARY.search(norm)
-    issues = ISSUES.search(norm)
-    first_label = LABELS.search(norm)
+    Each landmark is found once, wherever it is; a section runs to the next
+    landmark. A missing one widens its neighbours rather than losing text: no
+    credentials heading -> the reviewer is looked for before the summary; no
+    summary heading -> the patient is looked for in everything before the items."""
+    found: dict[str, tuple[int, int]] = {}
+    for m in LANDMARK.finditer(norm):
+        found.setdefault(SECTION_OF[m.group()], m.span())
     n = len(norm)
-    issues_start = issues.end() if issues else (_heading_before(norm, first_label.start())
-                                                if first_label else n)
-    summ_start = summ.end() if summ else (cred.end() if cred else 0)
-    cred_start = cred.end() if cred else 0
+    starts = sorted(s for s, _ in found.values())
+
+    def section(name: str, default: tuple[int, int]) -> tuple[int, int]:
+        if name not in found:
+            return default
+        s, e = found[name]
+        return e, next((x for x in starts if x > s), n)
+
+    if "issues" in found:
+        issues = section("issues", (n, n))
+    else:
+        label = next(lx.label_at(lx.ITEM_LABEL, lx.ITEM_NAMES, norm, 0, n), None)
+        issues = (_heading_before(norm, label[1].start()), n) if label else (n, n)
+    first = starts[0] if starts else min(n, 1500)
+    cred = section("credentials", (0, found.get("summary", (issues[0], 0))[0]))
     return {
-        "header": (0, cred.start() if cred else min(n, 1500)),
-        "credentials": (cred_start, summ.start() if summ else issues_start),
-        "summary": (summ_start, issues.start() if issues else issues_start),
-        "issues": (issues_start, n),
+        "header": (0, first),
+        "credentials": cred,
+        "summary": section("summary", (cred[1] if "credentials" in found else 0,
+                                       found.get("issues", (issues[0],))[0])),
+        "issues": issues,
     }
 
 
 def _heading_before(norm: str, label_at: int) -> int:
-    """Without an ISSUES heading, items start after the sentence before the first label."""
+    """Without an issues heading, items start after the sentence before the first label."""
     cut = max(norm.rfind(". ", 0, label_at), norm.rfind(": ", 0, label_at - 40))
     return cut + 2 if cut >= 0 else 0
 
 
-# -- header block (newer export) ------------------------------------------
-HEADER_DATES = {field: re.compile(label + r"\s*") for field, label in {
-    "date_assigned": r"Date Assigned:",
-    "decision_date": r"Decision Date:",
-    "ur_denial_date": r"UR Denial Date:",
-    "application_received": r"Application Received:",
-    "patient.date_of_injury": r"Date of Injury:",
-}.items()}
-CASE_NUMBER = re.compile(r"Case (?:Number|No\.?):\s*(?P<v>[A-Z]{2}\d{2}-\d{5,8})")
-PRIORITY = re.compile(r"Priority:\s*(?P<v>Standard|Expedited)\b", re.I)
-
-
+# -- header: label/value pairs (any number to a line, tags, table cells) -------------
 def _header(view: View, bounds: tuple[int, int]) -> None:
     lo, hi = bounds
-    seg = view.norm[:hi]
-    m = CASE_NUMBER.search(seg, lo)
-    if m:
-        view.claim("case_number", m.group("v"), m.start("v"), m.end("v"))
-    for field, label in HEADER_DATES.items():
-        m = label.search(seg, lo)
-        d = DATE.match(seg, m.end()) if m else None
-        if d:
-            iso = find_dates(d.group())
-            if iso:
-                view.claim(field, iso[0][0], m.start(), d.end())
-    m = PRIORITY.search(seg, lo)
-    if m:
-        view.claim("priority", m.group("v").lower(), m.start(), m.end())
+    norm = view.norm
+    for path, m in lx.label_at(lx.HEADER_LABEL, lx.HEADER_NAMES, norm, lo, hi):
+        at = _skip_cell(norm, m.end())
+        value = VALUE[path].match(norm, at, hi)
+        if not value:
+            continue
+        if path in ("case_number", "priority") or VALUE[path] is not DATE:
+            said = value.group().lower() if FIELDS[path].words else value.group()
+            view.claim(path, said, at, value.end())
+            continue
+        iso = find_dates(value.group())
+        if iso:
+            view.claim(path, iso[0][0], m.start(), value.end())
+
+
+def _skip_cell(norm: str, at: int) -> int:
+    """Past the space and table bar between a label and its value ('Case Number: | CM1...')."""
+    while at < len(norm) and norm[at] in " |":
+        at += 1
+    return at
+
+
+def _outcome(view: View, bounds: tuple[int, int]) -> None:
+    """The letter's own Final Determination sentence (a cover page), if it has one."""
+    lo, hi = bounds
+    norm = view.norm
+    m = lx.FINAL_LABEL.search(norm, lo, hi)
+    word = lx.OUTCOME_WORDS.match(norm, _skip_cell(norm, m.end())) if m else None
+    if word:
+        view.claim("outcome", lx.word_of(word), m.start(), word.end())
+    prose = lx.OUTCOME_PROSE.search(norm, lo, hi)
+    said = lx.OUTCOME_WORDS.match(norm, prose.start()) if prose else None
+    if said:
+        view.claim("outcome", lx.word_of(said), _sentence_start(norm, prose.start(), lo),
+                   said.end())
 
 
 # -- reviewer credentials ---------------------------------------------------
@@ -167,16 +194,23 @@ def _label_value_end(view: View, start: int, hi: int) -> int:
 
 
 def _list_claims(view: View, field: str, start: int, end: int, split: bool = True,
-                 split_and: bool = True) -> None:
+                 split_and: bool = True, keep: re.Pattern | None = None) -> None:
+    """Claim each piece of a list; a piece that is all `keep` (a side: "..., bilateral")
+    stays with the piece before it."""
     if not split:
         view.text(f"{field}[{_count(view, field)}]", start, end)
         return
     pattern = _SPLIT if split_and else _SPLIT_LIST
-    pos = start
+    pieces, pos = [], start
     for sep in list(pattern.finditer(view.norm, start, end)) + [None]:
         stop = sep.start() if sep else end
-        view.text(f"{field}[{_count(view, field)}]", pos, stop)
+        if keep and pieces and keep.fullmatch(view.norm, pos, stop):
+            pieces[-1] = (pieces[-1][0], stop)
+        else:
+            pieces.append((pos, stop))
         pos = sep.end() if sep else end
+    for a, b in pieces:
+        view.text(f"{field}[{_count(view, field)}]", a, b)
 
 
 def _count(view: View, field: str) -> int:
@@ -187,32 +221,33 @@ def _count(view: View, field: str) -> int:
 
 
 # -- patient ------------------------------------------------------------------
-AGE = re.compile(r"\b(?P<age>\d{1,3})[- ](?:years?|yrs?)\.?[- ]old,?(?: (?P<sex>male|female)\b)?",
-                 re.I)
-SEX = re.compile(r"\b(?:(?:is|was) an? |an? )(?P<sex>male|female) (?:patient|injured worker|worker|"
-                 r"employee|applicant|claimant|individual)\b", re.I)
-INJURY = re.compile(r"(?:date of injury|DOI)(?: of| on| was|:)? |injur(?:y|ed|ies) (?:on|of) ",
-                    re.I)
-
-
 def _patient(view: View, bounds: tuple[int, int]) -> None:
     lo, hi = bounds
-    m = AGE.search(view.norm, lo, hi)
+    m = lx.AGE.search(view.norm, lo, hi)
+    sex = None
     if m:
-        view.claim("patient.age", int(m.group("age")), m.start(), m.end())
-        if m.group("sex"):
-            view.claim("patient.sex", m.group("sex").lower(), m.start(), m.end())
-    s = SEX.search(view.norm, lo, hi)
-    if s and not (m and m.group("sex")):
+        view.claim("patient.age", int(m.group("age") or m.group("age2")), m.start(), m.end())
+        sex = m.group("sex") or m.group("sex2")
+        if sex:
+            view.claim("patient.sex", _sex(sex), m.start(), m.end())
+    s = lx.SEX.search(view.norm, lo, hi)
+    if s and not sex:
         start = _sentence_start(view.norm, s.start(), lo)
-        view.claim("patient.sex", s.group("sex").lower(), start, s.end())
-    for inj in INJURY.finditer(view.norm, lo, hi):
+        view.claim("patient.sex", _sex(s.group("sex")), start, s.end())
+    for inj in lx.INJURY.finditer(view.norm, lo, hi):
         d = DATE.match(view.norm, inj.end())
         iso = find_dates(d.group()) if d else []
         if iso:
             view.claim("patient.date_of_injury", iso[0][0], inj.start(), d.end())
             break
     _ur_denial(view, lo, hi)
+
+
+_SEX = lx.words_pattern(FIELDS["patient.sex"].words)
+
+
+def _sex(said: str) -> str:
+    return lx.word_of(_SEX.match(said))
 
 
 UR = re.compile(r"utilization review(?: \w+){0,3}? (?:dated |of |on |from )?(?P<date>"
@@ -225,7 +260,7 @@ def _ur_denial(view: View, lo: int, hi: int) -> None:
         iso = find_dates(m.group("date"))
         if not iso:
             continue
-        sentence_end = view.norm.find(". ", m.end())
+        sentence_end = view.norm.find(". ", m.end(), hi)
         sentence = view.norm[m.start(): sentence_end if sentence_end > 0 else hi]
         if DENIED.search(sentence):
             view.claim("ur_denial_date", iso[0][0], m.start(), m.end())
@@ -242,77 +277,178 @@ DIAGNOSES = re.compile(
     r"\bDiagnoses (?:include|included|are|were|of)\s*:?\s*(?P<a>[^.;]+?)(?=\.(?:\s|$)|;|$)"
     r"|\bdiagnosed with (?P<b>[^.;]+?)(?=\.(?:\s|$)|;| and (?:was|has|is|had)\b|$)"
     r"|\bdiagnos[ie]s of (?P<c>[^.;]+?)(?= as an? |\.(?:\s|$)|;| for | with | who |$)"
-    r"|\bDiagnos[ie]s:\s*(?P<d>[^.;]+?)(?=\.(?:\s|$)|;|$)", re.I)
+    r"|\bDiagnos[ie]s:\s*(?P<d>[^.]+?)(?=\.(?:\s|$)|$)", re.I)
+_SIDE = re.compile(r"(?:" + "|".join(lx.SIDES) + r")$", re.I)
 
 
 def _diagnoses(view: View, bounds: tuple[int, int]) -> None:
     lo, hi = bounds
     for m in DIAGNOSES.finditer(view.norm, lo, hi):
         group = next(g for g in "abcd" if m.group(g))
-        _list_claims(view, "diagnoses", m.start(group), m.end(group))
+        _list_claims(view, "diagnoses", m.start(group), m.end(group), keep=_SIDE)
 
 
 # -- items --------------------------------------------------------------------------
-HEADING = re.compile(r": ?(?P<d>Upheld|Overturned)\b(?= ?(?:Claims Administrator guideline|"
-                     r"MAXIMUS guideline|Decision rationale)|\s*$)", re.I)
-LEADING_COUNT = re.compile(r"(?P<n>\d{1,4}) (?!x\b|times\b|X\b)(?=\D)")
-MEDICATION = re.compile(r"^(?:\d{1,4} )?(?P<name>[A-Za-z][A-Za-z-]*(?: [A-Za-z][A-Za-z-]*){0,3}?)"
-                        r" (?P<strength>\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)* ?(?:mg|mcg|g|ml|%|units?)\b)",
-                        re.I)
-_BOUNDARY = re.compile(r"[.:?!] ")
+# Which labelled paragraph of an item a label opens, in the order letters print them; a
+# label at or before the previous one's place starts the next item.
+_ORDER = {path: i for i, path in enumerate(lx.ITEM_PARAGRAPHS)}
+_DECISION = next(p for p in lx.ITEM_PARAGRAPHS if FIELDS[p].words)
+# Where an item's text can start: after a sentence or a label ("below: "), not inside a
+# treatment's own "QTY: 30".
+_BOUNDARY = re.compile(r"[.?!] |:(?<![Qq][Tt][Yy]:)(?<![Qq]uantity:) ")
+HEADING_MAX = 400  # longest item heading or decision sentence, in characters
+
+
+@dataclass
+class Label:
+    path: str      # field path of the paragraph it opens ('items.rationale')
+    start: int
+    end: int
+
+
+@dataclass
+class Heading:
+    start: int             # where the item's text starts (its treatment)
+    t_end: int             # end of the treatment
+    end: int               # end of the heading (decision word / sentence included)
+    decision: str | None = None
+    begin: int = -1        # where the heading begins, its number included [default: start]
+
+    def __post_init__(self):
+        self.begin = self.start if self.begin < 0 else self.begin
 
 
 def _items(view: View, bounds: tuple[int, int]) -> None:
+    """Segment the issues section into items, whatever form their headings take:
+    'TREATMENT: Upheld', a numbered decision sentence, or a numbered (or plain)
+    heading whose decision comes in its own 'Decision:' paragraph."""
     lo, hi = bounds
-    norm = view.norm
-    headings = list(HEADING.finditer(norm, lo, hi))
-    starts = []
+    labels = [Label(path, m.start(), m.end())
+              for path, m in lx.label_at(lx.ITEM_LABEL, lx.ITEM_NAMES, view.norm, lo, hi)]
+    heads: list[Heading] = []
     floor = lo
-    for h in headings:
-        cut = max((b.end() for b in _BOUNDARY.finditer(norm, floor, h.start())), default=floor)
-        starts.append(cut)
-        floor = h.end()
-    for i, h in enumerate(headings):
-        region_end = starts[i + 1] if i + 1 < len(headings) else hi
-        _item(view, i, starts[i], h, region_end)
+    for group in _cycles(labels):
+        head = _heading(view.norm, floor, group[0].start, len(heads) + 1)
+        if head is not None:
+            heads.append(head)
+        floor = group[-1].end
+    for i, head in enumerate(heads):
+        end = heads[i + 1].begin if i + 1 < len(heads) else hi
+        _item(view, i, head, [x for x in labels if head.end <= x.start < end], end)
+    if heads and hi == len(view.norm):
+        _truncated(view, len(heads) - 1, labels, heads[-1], hi)
 
 
-def _item(view: View, i: int, start: int, heading: re.Match, end: int) -> None:
+def _cycles(labels: list[Label]) -> list[list[Label]]:
+    """Labels grouped by item: a new group when a paragraph label repeats or goes back
+    (rationale, then claims administrator guideline). Decision labels join their group."""
+    groups: list[list[Label]] = []
+    last = None
+    for x in labels:
+        if x.path == _DECISION and groups:
+            groups[-1].append(x)
+            continue
+        if last is None or _ORDER[x.path] <= last or not groups:
+            groups.append([])
+        groups[-1].append(x)
+        last = _ORDER[x.path]
+    return groups
+
+
+def _heading(norm: str, floor: int, label_at: int, number: int) -> Heading | None:
+    """The item heading in the text before its first label, norm[floor:label_at]."""
+    end = label_at
+    while end > floor and norm[end - 1] == " ":
+        end -= 1
+    d = lx.HEADING_DECISION.search(norm, max(floor, end - 40), end)
+    if d:
+        cut = max((b.end() for b in _BOUNDARY.finditer(norm, max(floor, d.start() - HEADING_MAX),
+                                                        d.start())), default=floor)
+        return Heading(cut, d.start(), d.end(), d.group("d"))
+    begin, start = _numbered(norm, max(floor, end - HEADING_MAX), end, number)
+    if start is None:
+        begin = start = max((b.end() for b in _BOUNDARY.finditer(
+            norm, max(floor, end - HEADING_MAX), end - 1)), default=floor)
+    request = lx.REQUEST_FOR.match(norm, start, end)
+    start = request.end() if request else start
+    said = lx.DECISION_SENTENCE.search(norm, start, end)
+    if said:
+        return Heading(start, said.start(), said.end(), said.group("say"), begin)
+    t_end = end - 1 if end > start and norm[end - 1] == "." else end
+    return Heading(start, t_end, end, None, begin) if t_end > start else None
+
+
+def _numbered(norm: str, lo: int, hi: int, number: int) -> tuple[int | None, int | None]:
+    """(start, text start) of the last 'N. ' / 'N) ' in norm[lo:hi] that begins a heading:
+    numbered as expected, or followed by no sentence break before the label."""
+    best = (None, None)
+    for m in lx.NUMBERED.finditer(norm, lo, hi):
+        inner = _BOUNDARY.search(norm, m.end(), hi - 2)
+        if int(m.group("n")) == number or inner is None:
+            best = (m.start(), m.end())
+    return best
+
+
+def _item(view: View, i: int, head: Heading, labels: list[Label], end: int) -> None:
     norm = view.norm
-    start, t_end = _trim(norm, start, heading.start())
+    start, t_end = _trim(norm, head.start, head.t_end)
     if t_end <= start:
         return
     field = f"items[{i}]"
     view.text(f"{field}.treatment", start, t_end)
-    view.claim(f"{field}.decision", heading.group("d").lower(), start, heading.end())
+    if head.decision:
+        view.claim(f"{field}.decision", _decision(head.decision), start, head.end)
     treatment = norm[start:t_end]
-    count = LEADING_COUNT.match(treatment)
-    if count:
-        view.claim(f"{field}.quantity", int(count.group("n")), start, start + count.end("n"))
-    med = MEDICATION.match(treatment)
+    _quantity(view, field, start, treatment)
+    med = lx.MEDICATION.match(treatment)
     if med:
-        view.text(f"{field}.medication.name", start + med.start("name"), start + med.end("name"))
+        name_end = med.start("name") + lx.drug_name_end(med.group("name"))
+        view.text(f"{field}.medication.name", start + med.start("name"), start + name_end)
         view.text(f"{field}.medication.strength", start + med.start("strength"),
                   start + med.end("strength"))
-    _labels(view, field, heading.end(), end)
+    for j, x in enumerate(labels):
+        stop = labels[j + 1].start if j + 1 < len(labels) else end
+        local = FIELDS[x.path].local
+        if x.path == _DECISION:
+            said = _said(norm, x.end, stop)
+            if said and not head.decision:
+                view.claim(f"{field}.{local}", _decision(said.group()), x.start, said.end())
+        else:
+            view.text(f"{field}.{local}", x.end, stop)
 
 
-def _labels(view: View, field: str, lo: int, hi: int) -> None:
-    found = list(LABELS.finditer(view.norm, lo, hi))
-    names = {"Claims Administrator guideline:": "claims_administrator_guideline",
-             "MAXIMUS guideline:": "maximus_guideline", "Decision rationale:": "rationale"}
-    for j, m in enumerate(found):
-        stop = found[j + 1].start() if j + 1 < len(found) else hi
-        name = names[m.group()]
-        if name == "rationale" and stop == len(view.norm) and _cut_off(view.norm[m.end():stop]):
-            view.warnings.append(f"{field}.rationale: letter ends mid-sentence; "
-                                 "rationale left out as incomplete")
-            continue
-        view.text(f"{field}.{name}", m.end(), stop)
+def _said(norm: str, lo: int, hi: int) -> re.Match | None:
+    return lx.DECISION_WORDS.search(norm, lo, min(hi, lo + HEADING_MAX))
+
+
+def _decision(said: str) -> str:
+    return lx.word_of(lx.DECISION_WORDS.search(said))
+
+
+def _quantity(view: View, field: str, start: int, treatment: str) -> None:
+    q = lx.QUANTITY.search(treatment)
+    if q:
+        group = q.lastgroup
+        view.claim(f"{field}.quantity", int(q.group(group)), start + q.start(),
+                   start + q.end(group))
+
+
+def _truncated(view: View, i: int, labels: list[Label], head: Heading, hi: int) -> None:
+    """A letter that stops mid-sentence in its last item: warn, and drop the cut value."""
+    last = next((x for x in reversed(labels) if x.start >= head.end), None)
+    start = last.end if last else head.end
+    if not _cut_off(view.norm[start:hi]):
+        return
+    where = f"items[{i}].{FIELDS[last.path].local}" if last else f"items[{i}]"
+    view.warnings.append(f"letter appears truncated after {where}: it ends mid-sentence, "
+                         "so that value is left out as incomplete")
+    if last:
+        local = FIELDS[last.path].local
+        view.claims = [c for c in view.claims if c.field != f"items[{i}].{local}"]
 
 
 def _cut_off(text: str) -> bool:
-    return not _SENTENCE_END.search(text)
+    return bool(text.strip()) and not _SENTENCE_END.search(text)
 
 
 _SENTENCE_END = re.compile(r"[.!?\")\]]\s*$")

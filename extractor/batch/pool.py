@@ -87,6 +87,8 @@ class Processes:
             self._stop(worker)
 
     def _start(self) -> _Worker:
+        if not self.workers:
+            _start_forkserver()
         mine, theirs = self.context.Pipe()
         process = self.context.Process(target=_serve, args=(theirs, self.fn, self.args),
                                        daemon=True, name="imr-extract-worker")
@@ -150,6 +152,22 @@ class Processes:
         for w in self.workers:
             w.process.join()
         self.workers.clear()
+
+
+def _start_forkserver() -> None:
+    """Start the fork server with Ctrl-C ignored, which it keeps across exec and hands
+    to every worker: a Ctrl-C while it imports the extractor would otherwise kill it
+    with a traceback and break the pool. (Ctrl-C is the main process's business.)"""
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _serve(conn: Connection, fn: Callable, args: tuple) -> None:

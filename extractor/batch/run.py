@@ -48,7 +48,7 @@ from rich.text import Text
 
 from extractor.core import ingest
 from extractor.batch import pool, store
-from extractor.errors import ImrError
+from extractor.errors import ImrError, UsageError
 from extractor.privacy import redact
 from extractor.config import Config
 from extractor.pipeline import extract_document
@@ -65,7 +65,8 @@ _GLOB = re.compile(r"[*?\[]")
 def discover(paths: list[str] | tuple[str, ...]) -> list[str]:
     """Files to process, resolved, in order, each once. A folder is searched
     recursively and a glob expanded, keeping supported letter files; a path named
-    explicitly is kept whatever it is, so a missing or odd one is reported."""
+    explicitly is kept whatever it is, so a missing or odd one is reported. A glob
+    that matches no letter file is a usage error, and so is finding no file at all."""
     found, seen = [], set()
     for arg in paths:
         for path in _expand(arg):
@@ -73,6 +74,9 @@ def discover(paths: list[str] | tuple[str, ...]) -> list[str]:
             if real not in seen:
                 seen.add(real)
                 found.append(real)
+    if not found:
+        raise UsageError("no letter files (" + " ".join(sorted(SUFFIXES)) + ") found in "
+                         + " ".join(paths))
     return found
 
 
@@ -86,8 +90,8 @@ def _expand(arg: str) -> Iterator[str]:
                 yield from _walk(match)
             elif _is_letter_file(match):
                 yield match
-        if not matches:
-            yield arg  # reported as a missing file
+        if not any(os.path.isdir(m) or _is_letter_file(m) for m in matches):
+            raise UsageError(f"{arg}: the pattern matches no letter file")
     else:
         yield arg
 
@@ -120,6 +124,7 @@ class Outcome:
     rejected: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    warned: bool = False   # the record carries a warning
 
 
 def extract_one(task: Task, config: Config) -> Outcome:
@@ -134,7 +139,8 @@ def extract_one(task: Task, config: Config) -> Outcome:
         return Outcome(letter)
     usage = record.usage
     return Outcome(letter, store.record_rows(record), len(record.rejected),
-                   usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
+                   usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0,
+                   bool(record.warnings))
 
 
 def _format_of(path: str) -> str:
@@ -157,6 +163,7 @@ class Summary:
     skipped: int = 0
     failed: int = 0
     rejected: int = 0
+    warned: int = 0         # letters done whose record carries a warning
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
@@ -164,13 +171,14 @@ class Summary:
 
     def counts(self) -> dict:
         return {k: getattr(self, k) for k in ("letters", "done", "skipped", "failed",
-                                              "rejected", "prompt_tokens", "completion_tokens")}
+                                              "rejected", "warned", "prompt_tokens",
+                                              "completion_tokens")}
 
     def line(self) -> str:
         tokens = self.prompt_tokens + self.completion_tokens
         rate = (self.done + self.failed) / self.seconds if self.seconds else 0.0
         return (f"{self.done} done, {self.skipped} skipped, {self.failed} failed, "
-                f"{self.rejected} rejected values, {tokens} tokens ({self.prompt_tokens} prompt "
+                f"{self.warned} with warnings, {self.rejected} rejected values, {tokens} tokens ({self.prompt_tokens} prompt "
                 f"+ {self.completion_tokens} completion) in {self.seconds:.1f}s "
                 f"({rate:.1f} letters/s)")
 
@@ -200,18 +208,18 @@ def run(paths, db_path: str, config: Config, concurrency: int | None = None,
     if concurrency is None:
         concurrency = (os.cpu_count() or 1) if rules else DEFAULT_MODEL_CONCURRENCY
     limit = letter_timeout + (0 if rules else config.timeout)
+    files = discover(paths)  # before the database: a usage error creates nothing
     try:
         with Store(db_path) as db, _Stop() as stop:
-            return _run(paths, db, config, concurrency, progress, stop, limit)
+            return _run(paths, files, db, config, concurrency, progress, stop, limit)
     except sqlite3.Error as e:  # disk full, locked for a minute...: finished letters are kept
         raise StoreError(f"{db_path}: {e}") from None
 
 
-def _run(paths, db: Store, config: Config, concurrency: int, progress: bool | None,
-         stop: _Stop, limit: float) -> Summary:
+def _run(paths, files: list[str], db: Store, config: Config, concurrency: int,
+         progress: bool | None, stop: _Stop, limit: float) -> Summary:
     started = time.perf_counter()
     info = extractor_info(config)
-    files = discover(paths)
     summary = Summary(letters=len(files))
     run_id = db.start_run(**info, fingerprint=fingerprint(info), concurrency=concurrency,
                           paths=json.dumps(list(paths)), letters=len(files))
@@ -219,7 +227,10 @@ def _run(paths, db: Store, config: Config, concurrency: int, progress: bool | No
     job = _Job(db, config, fingerprint(info), run_id, summary, bar, stop, limit)
     try:
         with bar:
-            job.run(files, concurrency)
+            try:
+                job.run(files, concurrency)
+            finally:
+                bar.erase = stop.signum is not None  # a stopped bar would be a stale line
     except BaseException:  # a full disk, a lost database...: the run says it failed
         with contextlib.suppress(sqlite3.Error):  # if the disk lets us
             _end(db, run_id, summary, stop, started, "failed")
@@ -300,6 +311,7 @@ class _Job:
         else:
             s.done += 1
             s.rejected += outcome.rejected
+            s.warned += outcome.warned
             s.prompt_tokens += outcome.prompt_tokens
             s.completion_tokens += outcome.completion_tokens
         self.bar.advance(s.failed)
@@ -372,6 +384,7 @@ class _Bar:
 
     def __init__(self, total: int, enabled: bool):
         self.progress = None
+        self.erase = False  # on exit, clear the bar instead of leaving its last state
         if enabled:
             self.progress = Progress(
                 TextColumn("[progress.description]letters"), BarColumn(), MofNCompleteColumn(),
@@ -387,6 +400,7 @@ class _Bar:
 
     def __exit__(self, *exc) -> None:
         if self.progress:
+            self.progress.live.transient = self.erase or exc[0] is not None
             self.progress.stop()
 
     def advance(self, failed: int) -> None:

@@ -3,13 +3,16 @@
 Tables (full column list in docs/batch.md):
   letters         one row per input file content (sha256): path, format, size, status
                   ('done' | 'failed'), error, the configuration fingerprint that produced it
-  determinations  one row per extracted letter: header values, outcome, tokens, and
-                  record_json - the exact Record JSON, so `export` round-trips it
+  determinations  one row per extracted letter: header values, outcome, tokens
+  records         the exact Record JSON of each extracted letter, so `export` round-trips it
   items           one row per disputed item (decision, category, guidelines, rationale)
   evidence        one row per verified value: the quote and its offsets in the letter
   rejected        claims the verifier refused, with the reason
-  specialties     reviewer specialties and subspecialties, one row each
+  specialties     reviewer specialties and subspecialties, one row each (canonical name
+                  and the letter's own words)
   runs            one row per batch run: configuration, times, counts, tokens
+Views for browsing (no hand-written join): item_decisions, letters_overview,
+overturn_by_category, overturn_by_year, guideline_citations, decisions_by_specialty.
 
 Safety: WAL journal, and every letter is written in its own BEGIN IMMEDIATE
 transaction, so a batch killed at any moment leaves only whole letters behind,
@@ -37,6 +40,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from extractor.batch.runlock import RunLock
+from extractor.batch.specialty_names import canonical
 from extractor.core.fields import BOOL, DATE, INT, TEXT, WORD
 from extractor.core.schema import FIELDS, Record
 from extractor.errors import StoreError
@@ -105,7 +109,62 @@ def m002_specialties_fts(db: Database) -> None:
     db["items"].enable_fts(["treatment", "rationale"], create_triggers=True)
 
 
-STEPS = (m001_initial, m002_specialties_fts)
+def m003_runs_warned(db: Database) -> None:
+    """Each run counts the letters whose record carries a warning (no items, truncated...)."""
+    db["runs"].add_column("warned", int)
+
+
+
+def m004_browse(db: Database) -> None:
+    """Made for browsing (issue 14): whole records move to `records`, specialty names get
+    one spelling (the letter's words stay in `as_written`), and views answer the usual
+    questions without a hand-written join. Views name their columns, so a later migration
+    that rebuilds a table drops and re-creates them."""
+    db["records"].create({"sha256": str, "record_json": str}, pk="sha256",
+                         not_null=["record_json"],
+                         foreign_keys=[("sha256", "determinations", "sha256")])
+    db.execute("insert into records (sha256, record_json) "
+               "select sha256, record_json from determinations")
+    db.execute("alter table determinations drop column record_json")  # SQLite >= 3.35
+    db.execute("alter table specialties add column as_written text")
+    db.execute("update specialties set as_written = name")
+    for rowid, name in db.execute("select rowid, name from specialties").fetchall():
+        db.execute("update specialties set name = ? where rowid = ?", [canonical(name), rowid])
+    specialty = ("(select group_concat(s.name, '; ') from specialties s "
+                 "where s.sha256 = d.sha256 and s.kind = 'specialty')")
+    db.create_view("item_decisions", f"""
+        select l.path, d.case_number, d.decision_date,
+               substr(d.decision_date, 1, 4) as decision_year, d.outcome, i.item, i.treatment,
+               i.decision, i.category, i.quantity, i.medication_name, i.maximus_guideline,
+               {specialty} as specialty, i.sha256
+        from items i join determinations d on d.sha256 = i.sha256
+        join letters l on l.sha256 = i.sha256""")
+    db.create_view("letters_overview", f"""
+        select l.path, l.status, l.error, d.case_number, d.decision_date, d.outcome,
+               d.items, d.rejected, json_array_length(d.warnings) as warnings,
+               {specialty} as specialty, l.format, l.size, l.sha256
+        from letters l left join determinations d on d.sha256 = l.sha256""")
+    rate = ("count(*) as items, sum(decision = 'upheld') as upheld, "
+            "sum(decision = 'overturned') as overturned, "
+            "round(100.0 * sum(decision = 'overturned') / count(decision), 1) as overturn_pct")
+    db.create_view("overturn_by_category", f"""
+        select category, {rate} from item_decisions
+        group by category order by items desc, category""")
+    db.create_view("overturn_by_year", f"""
+        select decision_year as year, {rate} from item_decisions
+        group by decision_year order by decision_year""")
+    db.create_view("guideline_citations", """
+        select maximus_guideline as guideline, count(*) as items,
+               count(distinct sha256) as letters
+        from item_decisions where maximus_guideline is not null
+        group by maximus_guideline order by items desc, guideline""")
+    db.create_view("decisions_by_specialty", f"""
+        select s.name as specialty, {rate.replace('decision', 'i.decision')}
+        from specialties s join items i on i.sha256 = s.sha256
+        where s.kind = 'specialty' group by s.name order by items desc, specialty""")
+
+
+STEPS = (m001_initial, m002_specialties_fts, m003_runs_warned, m004_browse)
 SCHEMA_VERSION = len(STEPS)
 MIGRATIONS = Migrations("imr-extract")
 for _step in STEPS:
@@ -148,12 +207,12 @@ ROW_FIELDS = [f for f in FIELDS.values() if f.spec.rows]  # reviewer specialties
 COLUMNS = {
     "determinations": (
         "sha256", *(f.column for f in LETTER_FIELDS), "items", "rejected", "warnings",
-        "backend", "model", "prompt_version", "prompt_tokens", "completion_tokens",
-        "record_json"),
+        "backend", "model", "prompt_version", "prompt_tokens", "completion_tokens"),
+    "records": ("sha256", "record_json"),
     "items": ("sha256", "item", *(f.column for f in ITEM_FIELDS)),
     "evidence": ("sha256", "field", "item", "quote", "quote_start", "quote_end", "match_level"),
     "rejected": ("sha256", "field", "item", "value", "quote", "reason"),
-    "specialties": ("sha256", "kind", "name"),
+    "specialties": ("sha256", "kind", "name", "as_written"),
 }
 INSERT = {table: f"insert into {table} ({', '.join(cols)}) values ({', '.join('?' * len(cols))})"
           for table, cols in COLUMNS.items()}
@@ -190,15 +249,16 @@ def record_rows(record: Record) -> dict[str, list[tuple]]:
     det = (key, *(_cell(f, record) for f in LETTER_FIELDS), len(record.items),
            len(record.rejected), _list(record.warnings), ext.backend, ext.model,
            ext.prompt_version, usage.prompt_tokens if usage else None,
-           usage.completion_tokens if usage else None, record_json(record))
+           usage.completion_tokens if usage else None)
     items = [(key, i, *(_cell(f, it) for f in ITEM_FIELDS)) for i, it in enumerate(record.items)]
     evidence = [(key, ev.field, _item_of(ev.field), ev.quote, ev.start, ev.end, ev.match)
                 for ev in record.evidence]
     rejected = [(key, r.field, _item_of(r.field), json.dumps(r.value, ensure_ascii=False),
                  r.quote, r.reason) for r in record.rejected]
-    specialties = [(key, f.spec.rows, name) for f in ROW_FIELDS for name in value_at(record, f.path)]
-    return {"determinations": [det], "items": items, "evidence": evidence,
-            "rejected": rejected, "specialties": specialties}
+    specialties = [(key, f.spec.rows, canonical(name), name)
+                   for f in ROW_FIELDS for name in value_at(record, f.path)]
+    return {"determinations": [det], "records": [(key, record_json(record))], "items": items,
+            "evidence": evidence, "rejected": rejected, "specialties": specialties}
 
 
 def _list(values: list[str]) -> str:
@@ -374,14 +434,15 @@ class Store:
             return True
         if old[0] == "done" and (old[1] == fingerprint or letter.status == "failed"):
             return False
-        for table in ("specialties", "rejected", "evidence", "items", "determinations"):
+        for table in ("specialties", "rejected", "evidence", "items", "records",
+                      "determinations"):
             c.execute(f"delete from {table} where sha256 = ?", (letter.sha256,))
         return True
 
     # -- export --
     def record_lines(self) -> Iterator[str]:
         """The Record JSON of every extracted letter, in path order."""
-        sql = ("select d.record_json from determinations d join letters l using (sha256) "
+        sql = ("select r.record_json from records r join letters l using (sha256) "
                "where l.status = 'done' order by l.path, l.sha256")
         for (line,) in self.conn.execute(sql):
             yield line

@@ -38,18 +38,31 @@ def _locate(outer: Evidence, words: str) -> Evidence:
 
 
 def letter_values(record: Record) -> None:
+    """The outcome from the item decisions, unless the letter's own Final Determination
+    sentence gave it (then a disagreement with the items is a warning)."""
     decisions = [item.decision for item in record.items]
     if not decisions:
+        record.warnings.append("no disputed items found")
         return
     if None in decisions:
-        record.warnings.append("outcome left empty: not every item has a verified decision")
+        if record.outcome is None:
+            record.warnings.append("outcome left empty: not every item has a verified decision")
         return
-    if all(d == "upheld" for d in decisions):
-        record.outcome = "upheld"
-    elif all(d == "overturned" for d in decisions):
-        record.outcome = "overturned"
-    else:
-        record.outcome = "partially_overturned"
+    derived = _from_decisions(decisions)
+    if record.outcome is not None:
+        if record.outcome != derived:
+            record.warnings.append(f"outcome: the letter says {record.outcome}, "
+                                   f"its item decisions say {derived}")
+        return
+    record.outcome = derived
     for ev in list(record.evidence):
         if ev.field.endswith(".decision"):
             record.evidence.append(ev.model_copy(update={"field": "outcome"}))
+
+
+def _from_decisions(decisions: list[str]) -> str:
+    if all(d == "upheld" for d in decisions):
+        return "upheld"
+    if all(d == "overturned" for d in decisions):
+        return "overturned"
+    return "partially_overturned"

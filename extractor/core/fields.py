@@ -34,6 +34,8 @@ class Spec:
     gap: bool = False                 # hybrid: an item without it is asked of the model
     long: bool = False                # grounded decoding: a long piece (guideline, rationale)
     rows: str | None = None           # store: also one row per value in `specialties`, this kind
+    labels: tuple[str, ...] = ()      # how letters label it (core/lexicon.py builds the rules' patterns)
+    ask: bool = True                  # asked of the model (False: rules claim it, else derived)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class Field:
 
     @property
     def answer(self) -> str | None:
-        if self.derived:
+        if self.derived or not self.spec.ask:
             return None
         return self.spec.answer or self.local.replace(".", "_")
 

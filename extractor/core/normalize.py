@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 _TYPO = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
          "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"'}
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'",
-             "&apos;": "'", "&nbsp;": " "}
+             "&apos;": "'", "&#x27;": "'", "&nbsp;": " "}
 _BLOCK_TAGS = {"br", "p", "div", "li", "ul", "ol", "tr", "td", "th", "table", "h1", "h2",
                "h3", "h4", "h5", "h6", "hr", "section", "body", "html", "head", "title"}
 
@@ -31,7 +31,7 @@ _BLOCK_TAGS = {"br", "p", "div", "li", "ul", "ol", "tr", "td", "th", "table", "h
 _QUOTES = "".join(_TYPO)
 _CANDIDATE = re.compile(r"[^\S ]\s*| \s+|[*_<&" + _QUOTES + "]")
 _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?:\s[^<>]{0,200})?/?>")
-_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|nbsp|#39);")
+_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|nbsp|#39|#x27);")
 _EMPHASIS = re.compile(r"\*+|__+")
 _MARKUP_CHAR = re.compile(r"[*_<&" + _QUOTES + "]")
 _NEWLINES = frozenset("\n\r\f\v\x1c\x1d\x1e\x85\u2028\u2029")

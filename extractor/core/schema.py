@@ -74,6 +74,7 @@ class Patient(_Strict):
         WORD, description="Sex of the injured worker")] = None
     date_of_injury: Annotated[str | None, Spec(
         DATE, answer="date_of_injury", column="date_of_injury",
+        labels=("Date of Injury", "Injury Date", "DOI"),
         description="Date of the work injury")] = Field(None, description="YYYY-MM-DD")
 
 
@@ -86,7 +87,8 @@ class Medication(_Strict):
 class Item(_Strict):
     treatment: Annotated[str, Spec(TEXT, description="The treatment in dispute, as written")]
     decision: Annotated[Decision | None, Spec(
-        WORD, gap=True, description="upheld or overturned")] = None
+        WORD, gap=True, labels=("Decision", "IMR Decision", "Determination"),
+        description="upheld or overturned")] = None
     medically_necessary: Annotated[bool | None, Spec(
         score=BOOL, description="Derived: true when overturned")] = None
     category: Annotated[Category, Spec(
@@ -94,13 +96,27 @@ class Item(_Strict):
     quantity: Annotated[int | None, Spec(INT, description="Count of units requested")] = None
     medication: Medication | None = None
     claims_administrator_guideline: Annotated[str | None, Spec(
-        TEXT, gap=True, long=True,
+        TEXT, gap=True, long=True, labels=(
+            "Claims Administrator guideline", "Claims Administrator guidelines",
+            "Claims Administrator guideline(s)", "Claims Administrator's guideline",
+            "Guideline used by the Claims Administrator",
+            "Guidelines used by the Claims Administrator", "Claims Administrator"),
         description="Guideline the claims administrator based its decision on")] = None
     maximus_guideline: Annotated[str | None, Spec(
-        TEXT, gap=True, long=True,
+        TEXT, gap=True, long=True, labels=(
+            "MAXIMUS guideline", "MAXIMUS guidelines", "MAXIMUS guideline(s)",
+            "Expert Reviewer guideline", "Expert Reviewer's guideline",
+            "Guideline relied on by the Expert Reviewer",
+            "Guideline relied upon by the Expert Reviewer",
+            "Guideline relied on by MAXIMUS", "Guidelines relied on by MAXIMUS",
+            "The Expert Reviewer based his/her decision on",
+            "The Expert Reviewer based the decision on", "MAXIMUS"),
         description="Guideline the IMR reviewer based the decision on")] = None
     rationale: Annotated[str | None, Spec(
-        TEXT, gap=True, long=True, description="The reviewer's decision rationale")] = None
+        TEXT, gap=True, long=True, labels=(
+            "Decision rationale", "Rationale for the decision", "Rationale for decision",
+            "Expert Reviewer's decision rationale", "Rationale"),
+        description="The reviewer's decision rationale")] = None
 
 
 class Evidence(_Strict):
@@ -132,22 +148,35 @@ class Record(_Strict):
     source: Source
     extractor: ExtractorInfo
     case_number: Annotated[str | None, Spec(
-        TEXT, shape=r"[A-Z]{2}\d{2}-\d{4,8}", description="IMR case number (CM14-0037910)")] = None
-    date_assigned: Annotated[str | None, Spec(DATE, description="Date assigned")] = None
-    decision_date: Annotated[str | None, Spec(DATE, description="Date of the decision")] = None
+        TEXT, shape=r"[A-Z]{2}\d{2}-\d{4,8}", labels=(
+            "Case Number", "Case No.", "Case No", "Case #", "IMR Case Number", "IMR Case No.",
+            "IMR Case #"),
+        description="IMR case number (CM14-0037910)")] = None
+    date_assigned: Annotated[str | None, Spec(
+        DATE, labels=("Date Assigned", "Assigned Date", "Date of Assignment"),
+        description="Date assigned")] = None
+    decision_date: Annotated[str | None, Spec(
+        DATE, labels=("Decision Date", "Date of Decision", "Determination Date"),
+        description="Date of the decision")] = None
     ur_denial_date: Annotated[str | None, Spec(
-        DATE, description="Date of the utilization review denial")] = None
+        DATE, labels=("UR Denial Date", "Date of UR Denial", "UR Determination Date",
+                      "Utilization Review Denial Date"),
+        description="Date of the utilization review denial")] = None
     application_received: Annotated[str | None, Spec(
-        DATE, description="Date the IMR application was received")] = None
+        DATE, labels=("Application Received", "IMR Application Received",
+                      "Date Application Received", "Application Received Date"),
+        description="Date the IMR application was received")] = None
     priority: Annotated[Literal["standard", "expedited"] | None, Spec(
-        WORD, description="Review priority")] = None
+        WORD, labels=("Priority", "Review Priority"), description="Review priority")] = None
     reviewer: Reviewer = Field(default_factory=Reviewer)
     patient: Patient = Field(default_factory=Patient)
     diagnoses: Annotated[list[str], Spec(
         TEXT, description="Diagnoses named in the case summary")] = Field(default_factory=list)
     items: list[Item] = Field(default_factory=list)
     outcome: Annotated[Outcome | None, Spec(
-        score=WORD, description="Derived: upheld, overturned or partially_overturned")] = None
+        WORD, ask=False, labels=("Final Determination", "IMR Final Determination"),
+        description="The letter's Final Determination sentence where it has one (UPHOLD, "
+        "OVERTURN, PARTIAL OVERTURN); otherwise derived from the item decisions")] = None
     evidence: list[Evidence] = Field(default_factory=list)
     rejected: list[Rejected] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)

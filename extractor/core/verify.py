@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from extractor.core import derive
+from extractor.core import derive, lexicon
 from extractor.core.dates import dates_in, find_dates, is_iso
 from extractor.core.ingest import Document
 from extractor.core.normalize import canonical
@@ -177,7 +177,7 @@ def _agree_word(doc, claim, key, span) -> Checked | str:
     value = str(claim.value).strip().lower()
     if value not in allowed:
         return f"must be one of {', '.join(allowed)}, got {claim.value!r}"
-    said = {w.lower() for w in _WORD_PATTERNS[key].findall(_quote_text(doc, span))}
+    said = {lexicon.word_of(m) for m in _WORD_PATTERNS[key].finditer(_quote_text(doc, span))}
     if not said:
         return f"quote has none of the words {', '.join(allowed)}"
     if said != {value}:
@@ -186,8 +186,8 @@ def _agree_word(doc, claim, key, span) -> Checked | str:
 
 
 _NUMBER = re.compile(r"(?<![\d.])\d+(?![\d.]\d)")
-_WORD_PATTERNS = {key: re.compile(r"\b(" + "|".join(words) + r")\b", re.I)
-                  for key, words in WORDS.items()}
+# A word as letters write it: "UPHOLD", "partially overturns", "a 52 year old woman".
+_WORD_PATTERNS = {key: lexicon.words_pattern(words) for key, words in WORDS.items()}
 
 
 def _quote_text(doc: Document, span: tuple[int, int]) -> str:

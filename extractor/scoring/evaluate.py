@@ -349,6 +349,35 @@ def prompts_hash() -> str | None:
     return current()
 
 
+# -- layout families ----------------------------------------------------------------------
+# A fixture's family is in its name: the five real letters (NNN_*), messy variants of them
+# (v-KIND--*), hand-written letters of one layout family (f-FAMILY--*), generated ones (g-*).
+GROUPS = {"v-": "variant", "f-": "hand-written", "g-": "generated"}
+
+
+def family(name: str) -> tuple[str, str]:
+    """(group, family) of a fixture letter from its file name."""
+    group = GROUPS.get(name[:2], "real")
+    if group == "real":
+        return group, "real"
+    return group, name[2:].split("--")[0] if group != "generated" else name[2:].split("-")[0]
+
+
+def families(e: Evaluation) -> list[dict]:
+    """Scores per group (real / variant / hand-written / generated: 'all') and per family."""
+    rows: dict[tuple[str, str], list] = {}
+    for r in e.letters:
+        group, fam = family(r.name)
+        for key in {(group, "all"), (group, fam)} if group != "real" else {(group, fam)}:
+            counts, n = rows.setdefault(key, [Counts(), 0])
+            counts.add(overall(r.fields))
+            rows[key][1] = n + 1
+    order = ["real", *GROUPS.values()]
+    ranked = sorted(rows.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1] != "all",
+                                                  kv[0][1]))
+    return [{"group": g, "family": f, "letters": n, **c.scores()} for (g, f), (c, n) in ranked]
+
+
 def summary(e: Evaluation) -> dict:
     per_field = e.fields
     grounded = sum(r.grounded for r in e.letters)
@@ -385,5 +414,6 @@ def report(e: Evaluation) -> dict:
             "model": e.config.model, "fixtures": str(e.fixtures),
             "fixtures_hash": fixtures_hash(e.fixtures), "prompts_hash": prompts_hash(),
             "fields": {f: c.scores() for f, c in e.fields.items()},
+            "families": families(e),
             "overall": summary(e),
             "letters": [letter_summary(r) for r in e.letters]}

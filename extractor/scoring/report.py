@@ -46,6 +46,7 @@ def print_scores(data: dict, console: Console) -> None:
                         f"{r['seconds']:.3f}", escape(r["error"] or ""),
                         style="red" if r["error"] else None)
     console.print(letters)
+    _print_families(data, console)
     _print_rejected(data, console)
     o = data["overall"]
     console.print(f"overall: P {_num(o['precision'])}  R {_num(o['recall'])}  "
@@ -53,6 +54,18 @@ def print_scores(data: dict, console: Console) -> None:
                   f"grounding {_num(o['grounding_rate'])} ({o['grounded']}/{o['emitted']})  "
                   f"rejected {o['rejected']}  tokens {o['tokens']}  attempts {o['attempts']}  "
                   f"{o['seconds']:.2f}s  letters {o['letters']}  errors {o['errors']}")
+
+
+def _print_families(data: dict, console: Console) -> None:
+    """F1 per layout family (from the fixture names; see evaluate.family)."""
+    table = Table(title="Per layout family")
+    for name in ("group", "family", "letters", "precision", "recall", "F1"):
+        table.add_column(name, justify="left" if name in ("group", "family") else "right")
+    for row in data.get("families", []):
+        table.add_row(row["group"], escape(row["family"]), str(row["letters"]),
+                      _num(row["precision"]), _num(row["recall"]), _num(row["f1"]),
+                      style="red" if row["f1"] is not None and row["f1"] < 1 else None)
+    console.print(table)
 
 
 def _print_rejected(data: dict, console: Console) -> None:

@@ -16,7 +16,8 @@ import copy
 import re
 
 from extractor.core.ingest import Document
-from extractor.backends.rules import CREDENTIALS, ISSUES, LABELS, SUMMARY
+from extractor.backends.rules import LANDMARK
+from extractor.core.lexicon import ITEM_LABEL
 from extractor.core.schema import FIELDS
 from extractor.core.verify import is_letter_text
 
@@ -85,7 +86,7 @@ def _clean(line: str) -> str:
 def _between_markers(norm: str) -> list[str]:
     """The normalized text cut at section headings, labels and item headings."""
     cuts = {0, len(norm)}
-    for rx in (CREDENTIALS, SUMMARY, ISSUES, LABELS, _ITEM_HEADING):
+    for rx in (LANDMARK, ITEM_LABEL, _ITEM_HEADING):
         for m in rx.finditer(norm):
             cuts.update((m.start(), m.end()))
     bounds = sorted(cuts)

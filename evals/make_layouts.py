@@ -1,0 +1,335 @@
+#!/usr/bin/env python
+"""Synthetic IMR letters in every layout family, with gold known by construction.
+
+A letter is drawn as a combination of header style x item form x label spelling x
+worker term x date form x file format (text, markdown, HTML, PDF), filled with
+content written here (treatments with their counts and strengths, guidelines,
+rationales, diagnoses). The gold record is built from the same choices, never
+from an extractor. `tests/test_layouts.py` draws many letters with hypothesis
+and checks the rules against the constructed gold; this script writes a dozen of
+them as `g-*` fixtures (fixed seed) with their gold:
+
+    python evals/make_layouts.py            # writes evals/fixtures/{letters,gold}/g-*
+    python evals/make_layouts.py --pdf-only # rebuilds f-pdfwrap--1.pdf from its text
+
+Only the standard library and fpdf2 (PDF) are needed; `draw` is any function that
+picks one element of a sequence (random.Random.choice, or hypothesis' draw).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import random
+import sys
+import textwrap
+from pathlib import Path
+from typing import Callable, Sequence
+
+HERE = Path(__file__).resolve().parent
+FIX = HERE / "fixtures"
+sys.path.insert(0, str(HERE))
+from make_variants import build_pdf  # noqa: E402
+
+Draw = Callable[[Sequence], object]
+
+# (treatment as written, category, count of units, drug name, strength)
+TREATMENTS = [
+    ("Norco 10/325mg #120", "medication", 120, "Norco", "10/325mg"),
+    ("Tramadol ER 150mg #30", "medication", 30, "Tramadol ER", "150mg"),
+    ("Lidoderm 5% patches QTY: 60", "medication", 60, "Lidoderm", "5%"),
+    ("Butrans patch 10mcg/hr #4", "medication", 4, "Butrans", "10mcg/hr"),
+    ("Cyclobenzaprine 7.5mg", "medication", None, "Cyclobenzaprine", "7.5mg"),
+    ("Physical therapy 12 sessions for the lumbar spine", "physical_therapy", 12, None, None),
+    ("Physical therapy 2x6 for the left knee", "physical_therapy", None, None, None),
+    ("Acupuncture 6 visits", "acupuncture", 6, None, None),
+    ("Chiropractic manipulation x 2 weeks", "chiropractic", None, None, None),
+    ("1 MRI of the cervical spine", "imaging", 1, None, None),
+    ("MRI of the right shoulder without contrast", "imaging", None, None, None),
+    ("Lumbar epidural steroid injection at L4-L5", "injection", None, None, None),
+    ("EMG/NCV of the bilateral lower extremities", "diagnostic_test", None, None, None),
+    ("TENS unit, 30 day rental", "durable_medical_equipment", None, None, None),
+    ("Functional restoration program, 80 hours", "program", None, None, None),
+    ("Pain management consultation", "consultation", None, None, None),
+    ("Right shoulder arthroscopy", "surgery", None, None, None),
+]
+GUIDELINES = [
+    "Decision based on MTUS Chronic Pain Medical Treatment Guidelines, Opioids, pages 74-96.",
+    "Decision based on MTUS Chronic Pain Medical Treatment Guidelines, Physical Medicine, page 99.",
+    "Decision based on MTUS ACOEM Chapter 12 Low Back Complaints, pages 303-305.",
+    "Decision based on Non-MTUS Citation Official Disability Guidelines, Pain (Chronic).",
+    "Decision based on MTUS Acupuncture Medical Treatment Guidelines.",
+]
+REASONS = [
+    "The records document the response to prior care.",
+    "The guidelines set out when this treatment is indicated.",
+    "There is no documented functional improvement from earlier treatment.",
+    "The examination findings were reviewed against the criteria.",
+    "The treating physician described the goals of the request.",
+]
+DIAGNOSES = ["lumbar radiculopathy", "cervical strain", "chronic pain syndrome",
+             "right shoulder impingement syndrome", "left knee sprain", "myofascial pain"]
+SPECIALTIES = ["Internal Medicine", "Anesthesiology", "Orthopedic Surgery", "Family Practice"]
+STATES = [["California"], ["California", "Nevada"]]
+WORKERS = ["injured worker", "employee", "applicant", "patient", "claimant"]
+
+# Label spellings, as letters of different years print them.
+CA_LABELS = ["Claims Administrator guideline", "Claims Administrator's guideline",
+             "Guideline used by the Claims Administrator"]
+MX_LABELS = ["MAXIMUS guideline", "Expert Reviewer guideline",
+             "Guideline relied on by the Expert Reviewer", "Guidelines relied on by MAXIMUS"]
+RATIONALE_LABELS = ["Decision rationale", "Rationale for the decision", "Rationale for the Decision"]
+SUMMARY_HEADINGS = ["CLINICAL CASE SUMMARY", "CASE SUMMARY", "EXPERT REVIEWER CASE SUMMARY",
+                    "SUMMARY OF RECORDS"]
+ISSUES_HEADINGS = ["IMR ISSUES, DECISIONS AND RATIONALES", "IMR DECISION(S) AND RATIONALE(S)"]
+HEADER_STYLES = ["none", "plain", "bold", "table", "cover"]
+ITEM_FORMS = ["heading", "sentence", "numbered"]
+FORMATS = ["text", "markdown", "html", "pdf"]
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+# Dates the letter mentions, as (year, month, day) ranges that are always valid.
+DATE_FORMS = ["mm/dd/yyyy", "m/d/yy", "month d, yyyy", "yyyy-mm-dd"]
+
+
+def write_date(iso: str, form: str) -> str:
+    y, m, d = (int(x) for x in iso.split("-"))
+    return {"mm/dd/yyyy": f"{m:02d}/{d:02d}/{y}", "m/d/yy": f"{m}/{d}/{y % 100:02d}",
+            "month d, yyyy": f"{MONTHS[m - 1]} {d}, {y}", "yyyy-mm-dd": iso}[form]
+
+
+def _date(draw: Draw, year: int) -> str:
+    return f"{year}-{draw(range(1, 13)):02d}-{draw(range(1, 29)):02d}"
+
+
+# -- one letter ------------------------------------------------------------------
+def letter(draw: Draw) -> dict:
+    """Every choice of one letter, and its gold."""
+    c = {k: draw(v) for k, v in (("header", HEADER_STYLES), ("form", ITEM_FORMS),
+                                 ("format", FORMATS), ("dates", DATE_FORMS),
+                                 ("worker", WORKERS), ("ca", CA_LABELS), ("mx", MX_LABELS),
+                                 ("rat", RATIONALE_LABELS), ("summary", SUMMARY_HEADINGS),
+                                 ("issues", ISSUES_HEADINGS), ("age_form", range(4)))}
+    picked = []
+    for _ in range(draw(range(1, 4))):
+        t = draw(TREATMENTS)
+        if t not in picked:
+            picked.append(t)
+    c["items"] = [(t, draw(["upheld", "overturned"]), draw(GUIDELINES), draw(GUIDELINES),
+                   [draw(REASONS), draw(REASONS)]) for t in picked]
+    c["age"], c["sex"] = draw(range(22, 70)), draw(["male", "female"])
+    c["doi"], c["ur"] = _date(draw, draw(range(2005, 2013))), _date(draw, 2014)
+    c["received"], c["assigned"], c["decided"] = (_date(draw, 2015), _date(draw, 2015),
+                                                  _date(draw, 2016))
+    c["case"] = f"CM{draw(range(13, 17))}-{draw(range(10000, 99999)):05d}{draw(range(10, 99))}"
+    c["priority"] = draw(["standard", "expedited"])
+    c["diagnoses"] = [d for d in dict.fromkeys([draw(DIAGNOSES), draw(DIAGNOSES)])]
+    c["dx_form"] = draw(range(3))
+    c["specialty"], c["states"] = draw(SPECIALTIES), draw(STATES)
+    return c
+
+
+def gold(c: dict) -> dict:
+    has_header = c["header"] != "none"
+    cover = c["header"] == "cover"
+    items = [{"treatment": t[0], "decision": d, "medically_necessary": d == "overturned",
+              "category": t[1], "quantity": t[2],
+              "medication": {"name": t[3], "strength": t[4]} if t[3] else None,
+              "claims_administrator_guideline": ca, "maximus_guideline": mx,
+              "rationale": _rationale(reasons, d)} for t, d, ca, mx, reasons in c["items"]]
+    return {
+        "case_number": c["case"] if has_header else None,
+        "date_assigned": c["assigned"] if has_header and not cover else None,
+        "decision_date": c["decided"] if has_header and not cover else None,
+        "ur_denial_date": c["ur"],
+        "application_received": c["received"] if has_header else None,
+        "priority": c["priority"] if has_header else None,
+        "reviewer": {"specialties": [c["specialty"]], "subspecialties": [],
+                     "licensed_states": c["states"]},
+        "patient": {"age": c["age"], "sex": c["sex"], "date_of_injury": c["doi"]},
+        "diagnoses": c["diagnoses"], "items": items, "outcome": outcome(c),
+        "_notes": "generated by evals/make_layouts.py: " + describe(c),
+    }
+
+
+def outcome(c: dict) -> str:
+    ds = {d for _, d, *_ in c["items"]}
+    return "partially_overturned" if len(ds) > 1 else ds.pop()
+
+
+def describe(c: dict) -> str:
+    return (f"header {c['header']}, items as {c['form']}, format {c['format']}, dates "
+            f"{c['dates']}, worker '{c['worker']}', labels '{c['ca']}' / '{c['mx']}' / "
+            f"'{c['rat']}'")
+
+
+def _rationale(reasons: list[str], decision: str) -> str:
+    verdict = "is medically necessary" if decision == "overturned" else "is not medically necessary"
+    return " ".join(reasons) + f" The request {verdict}."
+
+
+# -- writing it out ----------------------------------------------------------------
+def paragraphs(c: dict) -> list[tuple[str, str]]:
+    """The letter as (kind, text) blocks: 'header' rows, 'heading', 'p', 'item'."""
+    date = lambda iso: write_date(iso, c["dates"])  # noqa: E731
+    blocks: list[tuple[str, str]] = []
+    blocks += _header(c, date)
+    blocks.append(("heading", "HOW THE IMR FINAL DETERMINATION WAS MADE"))
+    states = " and ".join(c["states"])
+    blocks.append(("p", "MAXIMUS Federal Services sent the complete case file to an expert "
+                        "reviewer. He/she has no affiliation with the employer, employee, "
+                        f"providers or the claims administrator. The expert reviewer is Board "
+                        f"Certified in {c['specialty']} and is licensed to practice in {states}."))
+    blocks.append(("heading", c["summary"]))
+    blocks.append(("p", "The expert reviewer developed the following clinical case summary "
+                        "based on a review of the case file, including all medical records:"))
+    blocks.append(("p", _summary(c, date)))
+    blocks.append(("heading", c["issues"]))
+    blocks.append(("p", "The Final Determination was based on decisions for the disputed "
+                        "items/services set forth below:"))
+    for n, (t, d, ca, mx, reasons) in enumerate(c["items"], 1):
+        blocks += _item(c, n, t[0], d, ca, mx, _rationale(reasons, d))
+    return blocks
+
+
+def _header(c: dict, date) -> list[tuple[str, str]]:
+    if c["header"] == "none":
+        return []
+    pri = c["priority"].capitalize()
+    if c["header"] == "cover":
+        word = {"upheld": "UPHOLD", "overturned": "OVERTURN",
+                "partially_overturned": "PARTIAL OVERTURN"}[outcome(c)]
+        return [("row", f"IMR Case Number:|{c['case']}|Date of Injury:|{date(c['doi'])}"),
+                ("row", f"Claims Number:|WC-{c['case'][-6:]}|UR Denial Date:|{date(c['ur'])}"),
+                ("row", f"Priority:|{pri}|Application Received:|{date(c['received'])}"),
+                ("p", "MAXIMUS Federal Services has completed the Independent Medical Review "
+                      "of the treatments in dispute."),
+                ("p", f"Final Determination: {word}.")]
+    return [("row", f"Case Number:|{c['case']}|Date Assigned:|{date(c['assigned'])}"),
+            ("row", f"Date of Injury:|{date(c['doi'])}|Decision Date:|{date(c['decided'])}"),
+            ("row", f"UR Denial Date:|{date(c['ur'])}|Application Received:|{date(c['received'])}"),
+            ("row", f"Priority:|{pri}")]
+
+
+def _summary(c: dict, date) -> str:
+    sex, age, w = c["sex"], c["age"], c["worker"]
+    person = {"male": "man", "female": "woman"}[sex]
+    who = [f"The {w} is a {age}-year-old {sex}", f"The {w} is a {age} year old {person}",
+           f"The {w} is a {sex}, age {age},", f"This {w} is a {age} year old {sex}"][c["age_form"]]
+    dx = c["diagnoses"]
+    said = [f"The {w} was diagnosed with {' and '.join(dx)}.",
+            f"Diagnoses include {' and '.join(dx)}.", f"Diagnoses: {'; '.join(dx)}."][c["dx_form"]]
+    return (f"{who} who sustained an industrial injury on {date(c['doi'])}. {said} A "
+            f"utilization review dated {date(c['ur'])} non-certified the request.")
+
+
+def _item(c: dict, n: int, treatment: str, d: str, ca: str, mx: str, rationale: str):
+    labels = [("label", f"{c['ca']}:|{ca}"), ("label", f"{c['mx']}:|{mx}"),
+              ("label", f"{c['rat']}:|{rationale}")]
+    necessary = "is medically necessary" if d == "overturned" else "is not medically necessary"
+    if c["form"] == "heading":
+        return [("item", f"{treatment}:|{d.capitalize()}")] + labels
+    if c["form"] == "sentence":
+        return [("p", f"{n}. {treatment} {necessary} and appropriate.")] + labels
+    return ([("p", f"{n}) {treatment}")] + labels
+            + [("p", f"Decision: The request {necessary} and appropriate.")])
+
+
+def render(c: dict) -> tuple[str, bytes]:
+    """(file suffix, bytes) of the letter in its format."""
+    blocks = paragraphs(c)
+    fmt = c["format"]
+    if fmt == "html":
+        return ".html", _html(blocks).encode()
+    if fmt == "markdown":
+        return ".md", _markdown(blocks, c["header"] == "table").encode()
+    text = _text(blocks, wrap=78 if fmt == "pdf" else 0)
+    return (".pdf", build_pdf(text)) if fmt == "pdf" else (".txt", text.encode())
+
+
+def _text(blocks, wrap: int) -> str:
+    out = []
+    for kind, text in blocks:
+        if kind == "row":  # two pairs to a line, aligned with spaces
+            cells = text.split("|")
+            out.append("   ".join(f"{a} {b}".ljust(38) for a, b in zip(cells[::2], cells[1::2]))
+                       .rstrip())
+            continue
+        line = text.replace("|", " ")
+        lines = textwrap.wrap(line, wrap, break_on_hyphens=False) if wrap else [line]
+        out += lines + ([] if kind == "row" else [""])
+    return "\n".join(out) + "\n"
+
+
+def _markdown(blocks, table: bool) -> str:
+    out = ["| | | | |", "|---|---|---|---|"] if table else []
+    for kind, text in blocks:
+        cells = text.split("|")
+        if kind == "row":
+            pairs = list(zip(cells[::2], cells[1::2]))
+            if table:
+                out.append("| " + " | ".join(f"**{a}** | {b}" for a, b in pairs) + " |")
+            else:
+                out.append("\t".join(f"<b>{a}</b>\t{b}" for a, b in pairs))
+            continue
+        if table and out and out[-1].startswith("|") and not out[-1].startswith("|---"):
+            out.append("")
+        if kind == "heading":
+            out += [f"### {text}", ""]
+        elif kind in ("item", "label"):
+            out += [f"**{cells[0]}** {cells[1]}", ""]
+        else:
+            out += [text, ""]
+    return "\n".join(out) + "\n"
+
+
+def _html(blocks) -> str:
+    out, rows = ["<html><body>"], []
+    for kind, text in blocks:
+        cells = [html.escape(x, quote=True) for x in text.split("|")]
+        if kind == "row":
+            rows.append("<tr>" + "".join(f"<td><b>{x}</b></td>" if i % 2 == 0 else f"<td>{x}</td>"
+                                         for i, x in enumerate(cells)) + "</tr>")
+            continue
+        if rows:
+            out.append("<table>" + "".join(rows) + "</table>")
+            rows = []
+        if kind == "heading":
+            out.append(f"<h3>{cells[0]}</h3>")
+        elif kind in ("item", "label"):
+            out.append(f"<p><b>{cells[0]}</b> {cells[1]}</p>")
+        else:
+            out.append(f"<p>{cells[0]}</p>")
+    return "\n".join(out + ["</body></html>"]) + "\n"
+
+
+# -- the committed fixtures ----------------------------------------------------------
+def write_fixtures(n: int = 12, seed: int = 10) -> list[Path]:
+    rng = random.Random(seed)
+    paths = []
+    for i in range(n):
+        # cycle the families so each header style, item form and format is present
+        c = letter(rng.choice)
+        c["header"], c["form"] = HEADER_STYLES[i % 5], ITEM_FORMS[i % 3]
+        c["format"] = FORMATS[i % 4]
+        suffix, data = render(c)
+        path = FIX / "letters" / f"g-{c['header']}-{c['form']}--{i:02d}{suffix}"
+        path.write_bytes(data)
+        (FIX / "gold" / f"{path.name}.json").write_text(json.dumps(gold(c), indent=2) + "\n")
+        paths.append(path)
+    return paths
+
+
+def write_pdf_fixture() -> Path:
+    source = HERE / "layouts" / "f-pdfwrap--1.txt"
+    path = FIX / "letters" / "f-pdfwrap--1.pdf"
+    path.write_bytes(build_pdf(source.read_text()))
+    return path
+
+
+if __name__ == "__main__":
+    if "--pdf-only" not in sys.argv:
+        for old in (FIX / "letters").glob("g-*"):
+            old.unlink()
+            (FIX / "gold" / f"{old.name}.json").unlink(missing_ok=True)
+        print("\n".join(str(p.relative_to(HERE.parent)) for p in write_fixtures()))
+    print(write_pdf_fixture().relative_to(HERE.parent))

@@ -1,0 +1,211 @@
+"""`imr-extract summary`: the corpus at a glance, from the store's views.
+
+In the terminal: letters, items, the outcome split, and the overturn rate by
+treatment category and by decision year, as rich tables. With `--html`: one
+self-contained page with charts drawn by matplotlib as inline SVG (no script, no CDN).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from extractor.errors import UsageError
+
+TOP_GUIDELINES = 10  # default of --top
+
+
+@dataclass
+class Summary:
+    """Every figure the terminal and the page show, read once from the database."""
+
+    letters: dict[str, int]                 # status -> letters
+    items: int
+    outcomes: list[tuple]                   # (outcome, letters)
+    by_category: list[tuple]                # (category, items, upheld, overturned, pct)
+    by_year: list[tuple]                    # (year, items, upheld, overturned, pct)
+    guidelines: list[tuple] = field(default_factory=list)   # (guideline, items, letters)
+    by_specialty: list[tuple] = field(default_factory=list)  # (specialty, items, up, over, pct)
+    to_check: list[tuple] = field(default_factory=list)     # (path, status, items, warnings)
+
+
+def read(conn: sqlite3.Connection, top: int = TOP_GUIDELINES) -> Summary:
+    q = conn.execute
+    return Summary(
+        letters=dict(q("select status, count(*) from letters group by status")),
+        items=q("select count(*) from item_decisions").fetchone()[0],
+        outcomes=q("select coalesce(outcome, '(none)'), count(*) from letters_overview "
+                   "where status = 'done' group by outcome order by count(*) desc, 1").fetchall(),
+        by_category=q("select * from overturn_by_category").fetchall(),
+        by_year=q("select coalesce(year, '(no date)'), items, upheld, overturned, overturn_pct "
+                  "from overturn_by_year").fetchall(),
+        guidelines=q("select * from guideline_citations limit ?", (top,)).fetchall(),
+        by_specialty=q("select * from decisions_by_specialty").fetchall(),
+        to_check=q("select path, status, coalesce(items, 0), coalesce(warnings, 0) "
+                   "from letters_overview where status = 'failed' or items = 0 or warnings > 0 "
+                   "order by path").fetchall(),
+    )
+
+
+# -- terminal -------------------------------------------------------------------------
+RATE_HEADERS = ("items", "upheld", "overturned", "overturn %")
+
+
+def tables(s: Summary) -> list[Table]:
+    done, failed = s.letters.get("done", 0), s.letters.get("failed", 0)
+    corpus = _table("Corpus", ("", "count"), [("letters extracted", done),
+                                               ("letters failed", failed), ("items", s.items)])
+    outcomes = _table("Outcome per letter", ("outcome", "letters"), s.outcomes)
+    category = _table("Overturn rate by category", ("category", *RATE_HEADERS), s.by_category)
+    year = _table("Overturn rate by decision year", ("year", *RATE_HEADERS), s.by_year)
+    return [corpus, outcomes, category, year]
+
+
+def _table(title: str, headers: tuple[str, ...], rows) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    return table
+
+
+def print_tables(s: Summary, console: Console) -> None:
+    for table in tables(s):
+        console.print(table)
+
+
+# -- the page -------------------------------------------------------------------------
+def _pyplot_free_figure(height: float, width: float = 8):
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise UsageError("summary --html needs matplotlib: "
+                         "pip install 'imr-extract[browse]'") from None
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _svg(fig) -> str:
+    import matplotlib
+
+    buf = io.StringIO()
+    # text stays text (small, searchable); no date or RDF block, so a page is reproducible
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "imr-extract"}):
+        fig.savefig(buf, format="svg",
+                    metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
+    text = buf.getvalue()
+    return text[text.index("<svg"):]  # inline: no XML prolog or doctype
+
+
+def _barh(labels, series: dict[str, list], title: str, xlabel: str) -> str:
+    """Horizontal bars, stacked when there are several series; labels read top down."""
+    fig = _pyplot_free_figure(max(1.6, 0.35 * len(labels) + 1.1), width=10)
+    ax = fig.add_subplot()
+    left = [0] * len(labels)
+    y = list(range(len(labels)))[::-1]
+    for name, values in series.items():
+        ax.barh(y, values, left=left, label=name)
+        left = [a + b for a, b in zip(left, values)]
+    ax.set_yticks(y, [_short(str(label)) for label in labels])
+    ax.set_title(title, loc="left")
+    ax.set_xlabel(xlabel)
+    if len(series) > 1:
+        ax.legend(loc="lower right")
+    return _svg(fig)
+
+
+def _columns(labels, series: dict[str, list], title: str, ylabel: str) -> str:
+    fig = _pyplot_free_figure(3.2)
+    ax = fig.add_subplot()
+    bottom = [0] * len(labels)
+    for name, values in series.items():
+        ax.bar([str(label) for label in labels], values, bottom=bottom, label=name)
+        bottom = [a + b for a, b in zip(bottom, values)]
+    ax.set_title(title, loc="left")
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return _svg(fig)
+
+
+_BOILERPLATE = "Decision based on "  # how every guideline line of a letter starts
+
+
+def _short(label: str, width: int = 70) -> str:
+    label = label.removeprefix(_BOILERPLATE)
+    return label if len(label) <= width else label[:width - 1] + "…"
+
+
+def charts(s: Summary) -> list[tuple[str, str]]:
+    """(heading, inline SVG) for each chart; a chart with no data is left out."""
+    out = []
+    if s.by_category:
+        out.append(("Overturn rate by treatment category", _barh(
+            [r[0] for r in s.by_category], {"overturn %": [r[4] or 0 for r in s.by_category]},
+            "Overturned items, % of decided items", "overturn %")))
+    if s.by_year:
+        out.append(("Decisions per year", _columns(
+            [r[0] for r in s.by_year], {"upheld": [r[2] for r in s.by_year],
+                                        "overturned": [r[3] for r in s.by_year]},
+            "Item decisions by year of the decision date", "items")))
+    if s.guidelines:
+        out.append(("Most cited MAXIMUS guidelines", _barh(
+            [r[0] for r in s.guidelines], {"items": [r[1] for r in s.guidelines]},
+            f"Top {len(s.guidelines)} guidelines", "items citing it")))
+    if s.by_specialty:
+        out.append(("Decisions by reviewer specialty", _barh(
+            [r[0] for r in s.by_specialty], {"upheld": [r[2] for r in s.by_specialty],
+                                            "overturned": [r[3] for r in s.by_specialty]},
+            "Item decisions by the reviewer's board specialty", "items")))
+    return out
+
+
+STYLE = """body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border-bottom:1px solid #ddd;
+padding:.25em .8em;text-align:right}td:first-child,th:first-child{text-align:left}
+svg{max-width:100%;height:auto}.charts section{margin-bottom:1.5em}"""
+
+
+def html_page(s: Summary, title: str) -> str:
+    head = (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>")
+    parts = [head, f"<h1>{html.escape(title)}</h1>"]
+    for table in tables(s):
+        parts.append(_html_table(str(table.title), [c.header for c in table.columns],
+                                 _rows_of(table)))
+    parts.append("<div class=charts>")
+    for heading, svg in charts(s):
+        parts.append(f"<section><h2>{html.escape(heading)}</h2>{svg}</section>")
+    parts.append("</div>")
+    parts.append(_html_table(f"Letters to check: failed, no items or warnings ({len(s.to_check)})",
+                             ["path", "status", "items", "warnings"], s.to_check))
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _rows_of(table: Table) -> list[list[str]]:
+    cells = [list(column.cells) for column in table.columns]
+    return [list(row) for row in zip(*cells)]
+
+
+def _html_table(title: str, headers, rows) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+                   for row in rows)
+    return f"<h2>{html.escape(title)}</h2><table><tr>{head}</tr>{body}</table>"
+
+
+def write_page(s: Summary, path: str | Path, title: str) -> None:
+    """The page, readable by the user only (it names letter files)."""
+    text = html_page(s, title)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
