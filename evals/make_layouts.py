@@ -23,13 +23,13 @@ import json
 import random
 import sys
 import textwrap
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 HERE = Path(__file__).resolve().parent
 FIX = HERE / "fixtures"
 sys.path.insert(0, str(HERE))
-from make_variants import build_pdf  # noqa: E402
+from make_variants import build_pdf
 
 Draw = Callable[[Sequence], object]
 
@@ -170,22 +170,22 @@ def _rationale(reasons: list[str], decision: str) -> str:
 # -- writing it out ----------------------------------------------------------------
 def paragraphs(c: dict) -> list[tuple[str, str]]:
     """The letter as (kind, text) blocks: 'header' rows, 'heading', 'p', 'item'."""
-    date = lambda iso: write_date(iso, c["dates"])  # noqa: E731
+    date = lambda iso: write_date(iso, c["dates"])
     blocks: list[tuple[str, str]] = []
     blocks += _header(c, date)
     blocks.append(("heading", "HOW THE IMR FINAL DETERMINATION WAS MADE"))
     states = " and ".join(c["states"])
-    blocks.append(("p", "MAXIMUS Federal Services sent the complete case file to an expert "
-                        "reviewer. He/she has no affiliation with the employer, employee, "
-                        f"providers or the claims administrator. The expert reviewer is Board "
-                        f"Certified in {c['specialty']} and is licensed to practice in {states}."))
+    blocks.append(("p", ("MAXIMUS Federal Services sent the complete case file to an expert "
+                         "reviewer. He/she has no affiliation with the employer, employee, "
+                         "providers or the claims administrator. The expert reviewer is Board "
+                         f"Certified in {c['specialty']} and is licensed to practice in {states}.")))
     blocks.append(("heading", c["summary"]))
-    blocks.append(("p", "The expert reviewer developed the following clinical case summary "
-                        "based on a review of the case file, including all medical records:"))
+    blocks.append(("p", ("The expert reviewer developed the following clinical case summary "
+                         "based on a review of the case file, including all medical records:")))
     blocks.append(("p", _summary(c, date)))
     blocks.append(("heading", c["issues"]))
-    blocks.append(("p", "The Final Determination was based on decisions for the disputed "
-                        "items/services set forth below:"))
+    blocks.append(("p", ("The Final Determination was based on decisions for the disputed "
+                         "items/services set forth below:")))
     for n, (t, d, ca, mx, reasons) in enumerate(c["items"], 1):
         blocks += _item(c, n, t[0], d, ca, mx, _rationale(reasons, d))
     return blocks
@@ -201,8 +201,8 @@ def _header(c: dict, date) -> list[tuple[str, str]]:
         return [("row", f"IMR Case Number:|{c['case']}|Date of Injury:|{date(c['doi'])}"),
                 ("row", f"Claims Number:|WC-{c['case'][-6:]}|UR Denial Date:|{date(c['ur'])}"),
                 ("row", f"Priority:|{pri}|Application Received:|{date(c['received'])}"),
-                ("p", "MAXIMUS Federal Services has completed the Independent Medical Review "
-                      "of the treatments in dispute."),
+                ("p", ("MAXIMUS Federal Services has completed the Independent Medical Review "
+                       "of the treatments in dispute.")),
                 ("p", f"Final Determination: {word}.")]
     return [("row", f"Case Number:|{c['case']}|Date Assigned:|{date(c['assigned'])}"),
             ("row", f"Date of Injury:|{date(c['doi'])}|Decision Date:|{date(c['decided'])}"),

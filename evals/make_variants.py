@@ -412,11 +412,27 @@ def write_readme() -> None:
     for name, kind, desc in MANIFEST:
         if kind != "bad":
             lines.append(f"| `letters/{name}` | {kind} | {desc.replace('|', '/')} |")
+    lines += _layout_families()
     lines += ["", "## Bad inputs (no gold)", "", "| file | what |", "|---|---|"]
     for name, kind, desc in MANIFEST:
         if kind == "bad":
             lines.append(f"| `{name}` | {desc} |")
     (FIX / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _layout_families() -> list[str]:
+    """The layout-family letters of issue 10, described by their gold's `_notes`."""
+    lines = ["", "## Layout families", "",
+             "`letters/f-<family>--N` are written by hand, one or more per layout family, and",
+             "labelled by reading them (`evals/layouts/` holds the text of the PDF one).",
+             "`letters/g-<header>-<item form>--NN` are written by `evals/make_layouts.py`",
+             "(fixed seed) with gold known by construction; `tests/test_layouts.py` draws many",
+             "more with hypothesis. `imr-extract eval` reports F1 per family.", "",
+             "| file | exercises |", "|---|---|"]
+    for gold in sorted(GOLD.glob("[fg]-*.json")):
+        notes = json.loads(gold.read_text(encoding="utf-8"))["_notes"]
+        lines.append(f"| `letters/{gold.name[:-5]}` | {notes.replace('|', '/')} |")
+    return lines
 
 
 # -------------------------------------------------------------------- main

@@ -24,7 +24,7 @@ from extractor.pipeline import extract_document
 from extractor.scoring import evaluate
 
 sys.path.insert(0, str(ROOT / "evals"))
-import make_layouts  # noqa: E402
+import make_layouts
 
 FAMILY_LETTERS = sorted(LETTERS.glob("f-*"))
 
@@ -82,8 +82,8 @@ def test_a_truncated_letter_keeps_what_it_has_and_says_where_it_stops(cli):
     record = json.loads(cli("extract", LETTERS / "f-truncated--1.txt").stdout)
     assert [i["rationale"] is None for i in record["items"]] == [False, True]
     assert record["warnings"] == [
-        "letter appears truncated after items[1].rationale: it ends mid-sentence, "
-        "so that value is left out as incomplete"]
+        ("letter appears truncated after items[1].rationale: it ends mid-sentence, "
+         "so that value is left out as incomplete")]
 
 
 def test_the_final_determination_sentence_is_the_outcome_and_its_evidence(cli):
@@ -100,3 +100,13 @@ def test_without_a_final_determination_sentence_the_outcome_comes_from_the_items
     quotes = [e["quote"] for e in record["evidence"] if e["field"] == "outcome"]
     assert quotes == ["Omeprazole 20mg #60 is medically necessary and appropriate.",
                       "Ketoprofen 20% cream is not medically necessary and appropriate."]
+
+
+def test_a_final_determination_that_disagrees_with_the_items_is_kept_and_flagged(tmp_path):
+    letter = tmp_path / "cover.txt"
+    text = (LETTERS / "f-cover2013--1.txt").read_text()
+    letter.write_text(text.replace("Final Determination: UPHOLD.", "Final Determination: OVERTURN."))
+    record = extract_document(ingest.load(letter), Config(backend="rules"))
+    assert record.outcome == "overturned"
+    assert [i.decision for i in record.items] == ["upheld", "upheld"]
+    assert record.warnings == ["outcome: the letter says overturned, its item decisions say upheld"]

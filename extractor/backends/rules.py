@@ -12,6 +12,7 @@ phrase is simply not claimed.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from extractor.core.schema import FIELDS, Claim
 
 LANDMARK, SECTION_OF = lx.landmark_pattern()
 # A header value, by the kind of its field: a date, a shaped text, a word.
-_WORDS = {p: re.compile("|".join(f.words), re.I) for p, f in FIELDS.items() if f.words}
+_WORDS = {p: re.compile("|".join(f.words), re.IGNORECASE) for p, f in FIELDS.items() if f.words}
 VALUE = {p: DATE if f.kind == "date" else (f.shape or _WORDS[p]) for p, f in FIELDS.items()
          if p in lx.HEADER_FIELDS}
 
@@ -95,8 +96,8 @@ def _sections(norm: str) -> dict[str, tuple[int, int]]:
     if "issues" in found:
         issues = section("issues", (n, n))
     else:
-        label = next(lx.label_at(lx.ITEM_LABEL, lx.ITEM_NAMES, norm, 0, n), None)
-        issues = (_heading_before(norm, label[1].start()), n) if label else (n, n)
+        labels = lx.ITEM_LABELS.find(norm, 0, n)
+        issues = (_heading_before(norm, labels[0][1]), n) if labels else (n, n)
     first = starts[0] if starts else min(n, 1500)
     cred = section("credentials", (0, found.get("summary", (issues[0], 0))[0]))
     return {
@@ -118,18 +119,18 @@ def _heading_before(norm: str, label_at: int) -> int:
 def _header(view: View, bounds: tuple[int, int]) -> None:
     lo, hi = bounds
     norm = view.norm
-    for path, m in lx.label_at(lx.HEADER_LABEL, lx.HEADER_NAMES, norm, lo, hi):
-        at = _skip_cell(norm, m.end())
+    for path, start, end in lx.HEADER_LABELS.find(norm, lo, hi):
+        at = _skip_cell(norm, end)
         value = VALUE[path].match(norm, at, hi)
         if not value:
             continue
-        if path in ("case_number", "priority") or VALUE[path] is not DATE:
+        if VALUE[path] is not DATE:  # a shaped text or a word: the value alone is its quote
             said = value.group().lower() if FIELDS[path].words else value.group()
             view.claim(path, said, at, value.end())
             continue
         iso = find_dates(value.group())
         if iso:
-            view.claim(path, iso[0][0], m.start(), value.end())
+            view.claim(path, iso[0][0], start, value.end())
 
 
 def _skip_cell(norm: str, at: int) -> int:
@@ -143,10 +144,10 @@ def _outcome(view: View, bounds: tuple[int, int]) -> None:
     """The letter's own Final Determination sentence (a cover page), if it has one."""
     lo, hi = bounds
     norm = view.norm
-    m = lx.FINAL_LABEL.search(norm, lo, hi)
-    word = lx.OUTCOME_WORDS.match(norm, _skip_cell(norm, m.end())) if m else None
+    final = lx.FINAL_LABELS.find(norm, lo, hi)
+    word = lx.OUTCOME_WORDS.match(norm, _skip_cell(norm, final[0][2])) if final else None
     if word:
-        view.claim("outcome", lx.word_of(word), m.start(), word.end())
+        view.claim("outcome", lx.word_of(word), final[0][1], word.end())
     prose = lx.OUTCOME_PROSE.search(norm, lo, hi)
     said = lx.OUTCOME_WORDS.match(norm, prose.start()) if prose else None
     if said:
@@ -178,10 +179,10 @@ def _reviewer(view: View, bounds: tuple[int, int]) -> None:
         _list_claims(view, "reviewer.subspecialties", m.start("v"), m.end("v"), split=False)
     for m in LICENSED.finditer(view.norm, lo, hi):
         _list_claims(view, "reviewer.licensed_states", m.start("v"), m.end("v"))
-    for field, label in LABELLED.items():
+    for path, label in LABELLED.items():
         for m in label.finditer(view.norm, lo, hi):
             end = _label_value_end(view, m.end(), hi)
-            _list_claims(view, field, m.end(), end, split_and=False)
+            _list_claims(view, path, m.end(), end, split_and=False)
 
 
 def _label_value_end(view: View, start: int, hi: int) -> int:
@@ -251,8 +252,8 @@ def _sex(said: str) -> str:
 
 
 UR = re.compile(r"utilization review(?: \w+){0,3}? (?:dated |of |on |from )?(?P<date>"
-                + DATE.pattern + ")", re.I)
-DENIED = re.compile(r"non-?certif|denied|denial|deny|not certif|modif|not medically necessary", re.I)
+                + DATE.pattern + ")", re.IGNORECASE)
+DENIED = re.compile(r"non-?certif|denied|denial|deny|not certif|modif|not medically necessary", re.IGNORECASE)
 
 
 def _ur_denial(view: View, lo: int, hi: int) -> None:
@@ -277,8 +278,8 @@ DIAGNOSES = re.compile(
     r"\bDiagnoses (?:include|included|are|were|of)\s*:?\s*(?P<a>[^.;]+?)(?=\.(?:\s|$)|;|$)"
     r"|\bdiagnosed with (?P<b>[^.;]+?)(?=\.(?:\s|$)|;| and (?:was|has|is|had)\b|$)"
     r"|\bdiagnos[ie]s of (?P<c>[^.;]+?)(?= as an? |\.(?:\s|$)|;| for | with | who |$)"
-    r"|\bDiagnos[ie]s:\s*(?P<d>[^.]+?)(?=\.(?:\s|$)|$)", re.I)
-_SIDE = re.compile(r"(?:" + "|".join(lx.SIDES) + r")$", re.I)
+    r"|\bDiagnos[ie]s:\s*(?P<d>[^.]+?)(?=\.(?:\s|$)|$)", re.IGNORECASE)
+_SIDE = re.compile(r"(?:" + "|".join(lx.SIDES) + r")$", re.IGNORECASE)
 
 
 def _diagnoses(view: View, bounds: tuple[int, int]) -> None:
@@ -295,7 +296,7 @@ _ORDER = {path: i for i, path in enumerate(lx.ITEM_PARAGRAPHS)}
 _DECISION = next(p for p in lx.ITEM_PARAGRAPHS if FIELDS[p].words)
 # Where an item's text can start: after a sentence or a label ("below: "), not inside a
 # treatment's own "QTY: 30".
-_BOUNDARY = re.compile(r"[.?!] |:(?<![Qq][Tt][Yy]:)(?<![Qq]uantity:) ")
+_COUNT_LABEL = re.compile(r"(?:QTY|Qty|qty|Quantity|quantity)$")
 HEADING_MAX = 400  # longest item heading or decision sentence, in characters
 
 
@@ -323,8 +324,7 @@ def _items(view: View, bounds: tuple[int, int]) -> None:
     'TREATMENT: Upheld', a numbered decision sentence, or a numbered (or plain)
     heading whose decision comes in its own 'Decision:' paragraph."""
     lo, hi = bounds
-    labels = [Label(path, m.start(), m.end())
-              for path, m in lx.label_at(lx.ITEM_LABEL, lx.ITEM_NAMES, view.norm, lo, hi)]
+    labels = [Label(*found) for found in lx.ITEM_LABELS.find(view.norm, lo, hi)]
     heads: list[Heading] = []
     floor = lo
     for group in _cycles(labels):
@@ -332,9 +332,11 @@ def _items(view: View, bounds: tuple[int, int]) -> None:
         if head is not None:
             heads.append(head)
         floor = group[-1].end
+    starts = [x.start for x in labels]
     for i, head in enumerate(heads):
         end = heads[i + 1].begin if i + 1 < len(heads) else hi
-        _item(view, i, head, [x for x in labels if head.end <= x.start < end], end)
+        mine = labels[bisect.bisect_left(starts, head.end):bisect.bisect_left(starts, end)]
+        _item(view, i, head, mine, end)
     if heads and hi == len(view.norm):
         _truncated(view, len(heads) - 1, labels, heads[-1], hi)
 
@@ -362,13 +364,11 @@ def _heading(norm: str, floor: int, label_at: int, number: int) -> Heading | Non
         end -= 1
     d = lx.HEADING_DECISION.search(norm, max(floor, end - 40), end)
     if d:
-        cut = max((b.end() for b in _BOUNDARY.finditer(norm, max(floor, d.start() - HEADING_MAX),
-                                                        d.start())), default=floor)
+        cut = _after_boundary(norm, max(floor, d.start() - HEADING_MAX), d.start(), floor)
         return Heading(cut, d.start(), d.end(), d.group("d"))
     begin, start = _numbered(norm, max(floor, end - HEADING_MAX), end, number)
     if start is None:
-        begin = start = max((b.end() for b in _BOUNDARY.finditer(
-            norm, max(floor, end - HEADING_MAX), end - 1)), default=floor)
+        begin = start = _after_boundary(norm, max(floor, end - HEADING_MAX), end - 1, floor)
     request = lx.REQUEST_FOR.match(norm, start, end)
     start = request.end() if request else start
     said = lx.DECISION_SENTENCE.search(norm, start, end)
@@ -378,12 +378,23 @@ def _heading(norm: str, floor: int, label_at: int, number: int) -> Heading | Non
     return Heading(start, t_end, end, None, begin) if t_end > start else None
 
 
+def _after_boundary(norm: str, lo: int, hi: int, default: int | None) -> int | None:
+    """Where an item's text can start: just after the last sentence end or label colon
+    ("below: ") in norm[lo:hi], not a treatment's own "QTY: 30"; else `default`."""
+    cut = max(norm.rfind(". ", lo, hi), norm.rfind("? ", lo, hi), norm.rfind("! ", lo, hi))
+    colon = norm.rfind(": ", lo, hi)
+    while colon > cut and _COUNT_LABEL.search(norm, max(lo, colon - 8), colon):
+        colon = norm.rfind(": ", lo, colon)
+    cut = max(cut, colon)
+    return cut + 2 if cut >= 0 else default
+
+
 def _numbered(norm: str, lo: int, hi: int, number: int) -> tuple[int | None, int | None]:
     """(start, text start) of the last 'N. ' / 'N) ' in norm[lo:hi] that begins a heading:
     numbered as expected, or followed by no sentence break before the label."""
     best = (None, None)
     for m in lx.NUMBERED.finditer(norm, lo, hi):
-        inner = _BOUNDARY.search(norm, m.end(), hi - 2)
+        inner = _after_boundary(norm, m.end(), hi - 2, None)
         if int(m.group("n")) == number or inner is None:
             best = (m.start(), m.end())
     return best

@@ -55,7 +55,7 @@ def words_pattern(words: tuple[str, ...]) -> re.Pattern:
     phrases first (so "partially overturns" is not read as "overturns")."""
     order = sorted(words, key=len, reverse=True)
     alts = "|".join(f"(?P<{w}>{'|'.join(SAYS.get(w, (re.escape(w),)))})" for w in order)
-    return re.compile(rf"\b(?:{alts})\b", re.I)
+    return re.compile(rf"\b(?:{alts})\b", re.IGNORECASE)
 
 
 def word_of(m: re.Match) -> str:
@@ -63,8 +63,7 @@ def word_of(m: re.Match) -> str:
 
 
 def _alternation(labels) -> str:
-    out = sorted({re.escape(x).replace(r"\ ", " ") for x in labels}, key=len, reverse=True)
-    return "|".join(out)
+    return "|".join(sorted({re.escape(x) for x in labels}, key=len, reverse=True))
 
 
 # Patterns below are one plain alternation of literals each (no group per field, no
@@ -84,54 +83,53 @@ def _title(heading: str) -> str:
 
 
 # -- field labels from the field table ------------------------------------------------
-def labelled(paths, cased: bool = False) -> tuple[re.Pattern, dict[str, str]]:
-    """A pattern matching any label of the fields at `paths` followed by ':' (or a table
-    cell bar), with the label in group 1, and label text (lower case) -> field path.
-    `cased`: match the usual capitalisations only (much faster than re.I on long text)."""
-    names = {x.lower(): path for path in paths for x in FIELDS[path].spec.labels}
-    spellings = [v for x in names for v in _cases(x)] if cased else list(names)
-    flags = 0 if cased else re.I
-    return re.compile("(" + _alternation(spellings) + r")(?: ?:| ?\|)", flags), names
+class Labels:
+    """The labels of some fields (from the field table), each followed by ':' or a table
+    bar. Found by scanning the text backwards: the reversed pattern starts with ':' or
+    '|', so the engine jumps from colon to colon in C and tries the labels only there.
+    The usual capitalisations of each label are matched (declared, Title, UPPER,
+    Sentence case)."""
+
+    def __init__(self, paths):
+        self.names = {x.lower(): path for path in paths for x in FIELDS[path].spec.labels}
+        spellings = {v for path in paths for x in FIELDS[path].spec.labels for v in _cases(x)}
+        backwards = sorted((re.escape(v[::-1]) for v in spellings), key=len, reverse=True)
+        self.pattern = re.compile(r"(?:: ?|\| ?)(" + "|".join(backwards) + r")(?![A-Za-z'])")
+
+    def find(self, text: str, lo: int, hi: int) -> list[tuple[str, int, int]]:
+        """(field path, start, end) of every label in text[lo:hi], in text order."""
+        found = [(self.names[m.group(1)[::-1].lower()], hi - m.end(), hi - m.start())
+                 for m in self.pattern.finditer(text[lo:hi][::-1])]
+        return found[::-1]
 
 
 def _cases(label: str) -> set[str]:
-    """'claims administrator guideline' -> as declared, Title, UPPER, Sentence case."""
-    declared = next(x for p in FIELDS.values() for x in p.spec.labels if x.lower() == label)
-    return {declared, declared.title(), declared.upper(), label.capitalize(),
-            _title(declared)}
-
-
-def label_at(pattern: re.Pattern, names: dict[str, str], text: str, lo: int, hi: int):
-    """(field path, match) for every label in text[lo:hi] that starts a word."""
-    for m in pattern.finditer(text, lo, hi):
-        before = text[m.start() - 1] if m.start() > 0 else " "
-        if not (before.isalpha() or before == "'"):
-            yield names[m.group(1).lower()], m
+    return {label, label.title(), label.upper(), label.capitalize(), _title(label)}
 
 
 HEADER_FIELDS = tuple(p for p, f in FIELDS.items() if f.spec.labels and not f.item
                       and p not in ("outcome",))
 ITEM_PARAGRAPHS = tuple(p for p, f in FIELDS.items() if f.spec.labels and f.item)
-HEADER_LABEL, HEADER_NAMES = labelled(HEADER_FIELDS)
-ITEM_LABEL, ITEM_NAMES = labelled(ITEM_PARAGRAPHS, cased=True)
-FINAL_LABEL, _ = labelled(("outcome",))
+HEADER_LABELS = Labels(HEADER_FIELDS)
+ITEM_LABELS = Labels(ITEM_PARAGRAPHS)
+FINAL_LABELS = Labels(("outcome",))
 OUTCOME_WORDS = words_pattern(FIELDS["outcome"].words)
 DECISION_WORDS = words_pattern(FIELDS["items.decision"].words)
 SEX_WORDS = "|".join(w for x in ("female", "male") for w in SAYS[x])
 
 # -- item headings -------------------------------------------------------------------
 # "TREATMENT: Upheld" at the end of the text before an item's first label.
-HEADING_DECISION = re.compile(r": ?(?P<d>Upheld|Overturned|Uphold|Overturn) ?$", re.I)
+HEADING_DECISION = re.compile(r": ?(?P<d>Upheld|Overturned|Uphold|Overturn) ?$", re.IGNORECASE)
 # "1. ", "2) " starting a numbered item heading or decision sentence.
 NUMBERED = re.compile(r"(?<!\S)(?P<n>\d{1,2})[.)] (?=\S)")
 # "... is not medically necessary and appropriate": the decision written as a sentence.
 DECISION_SENTENCE = re.compile(r" (?P<say>(?:is|are|was|were) (?:not )?medically necessary"
-                               r"(?: and appropriate)?)\.? ?$", re.I)
-REQUEST_FOR = re.compile(r"^(?:The )?request for ", re.I)
+                               r"(?: and appropriate)?)\.? ?$", re.IGNORECASE)
+REQUEST_FOR = re.compile(r"^(?:The )?request for ", re.IGNORECASE)
 # Prose on a cover page: "... partially overturns the Claims Administrator's decision".
 OUTCOME_PROSE = re.compile(r"\b(?:partially overturns|overturns|upholds) the (?:Claims "
                            r"Administrator|decision|determination|utilization review|UR)\b",
-                           re.I)
+                           re.IGNORECASE)
 
 # -- quantities and strengths ----------------------------------------------------------
 # A count of units; a frequency x duration (3x4, 2 times a week) is not one.
@@ -140,13 +138,13 @@ QUANTITY = re.compile(
     r"|#\s?(?P<hash>\d{1,4})\b"
     r"|\bQTY\.?:? ?(?P<qty>\d{1,4})\b|\bquantity:? (?P<quantity>\d{1,4})\b"
     r"|\b(?P<units>\d{1,4}) (?:sessions?|visits?|treatments?|tablets?|capsules?|patches)\b",
-    re.I)
+    re.IGNORECASE)
 STRENGTH_UNITS = r"(?:units?|mcg/hr|mcg/h|mg/ml|mg/hr|mg|mcg|ml|g|%)"
 MEDICATION = re.compile(
-    r"^(?:\d{1,4} )?(?P<name>[A-Za-z][A-Za-z-]*(?: [A-Za-z][A-Za-z-]*){0,3}?)"
+    r"^(?:\d{1,4} )?(?P<name>[A-Za-z][A-Za-z-]{0,30}(?: [A-Za-z][A-Za-z-]{0,30}){0,3}?)"
     r" (?P<strength>\d{1,5}(?:\.\d{1,3})?(?:/\d{1,5}(?:\.\d{1,3})?){0,2} ?"
-    + STRENGTH_UNITS + r")(?![A-Za-z/])", re.I)
-_FORM_TAIL = re.compile(r"(?: (?:" + "|".join(FORMS) + r"))+$", re.I)
+    + STRENGTH_UNITS + r")(?![A-Za-z/])", re.IGNORECASE)
+_FORM_TAIL = re.compile(r"(?: (?:" + "|".join(FORMS) + r"))+$", re.IGNORECASE)
 
 
 def drug_name_end(name: str) -> int:
@@ -159,8 +157,8 @@ def drug_name_end(name: str) -> int:
 _WORKER = "|".join(WORKER)
 AGE = re.compile(
     r"\b(?P<age>\d{1,3})[- ](?:years?|yrs?)\.?[- ]old,?(?: (?P<sex>" + SEX_WORDS + r")\b)?"
-    r"|\ban? (?P<sex2>" + SEX_WORDS + r"),? (?:age|aged) (?P<age2>\d{1,3})\b", re.I)
+    r"|\ban? (?P<sex2>" + SEX_WORDS + r"),? (?:age|aged) (?P<age2>\d{1,3})\b", re.IGNORECASE)
 SEX = re.compile(r"\b(?:(?:is|was) an? |an? )(?P<sex>" + SEX_WORDS + r") (?:" + _WORKER + r")\b",
-                 re.I)
+                 re.IGNORECASE)
 INJURY = re.compile(r"(?:date of injury|DOI)(?: of| on| was|:)? "
-                    r"|injur(?:y|ed|ies)(?: [A-Za-z]{1,12}){0,4}? (?:on|of) ", re.I)
+                    r"|injur(?:y|ed|ies)(?: [A-Za-z]{1,12}){0,4}? (?:on|of) ", re.IGNORECASE)

@@ -17,7 +17,7 @@ import re
 
 from extractor.core.ingest import Document
 from extractor.backends.rules import LANDMARK
-from extractor.core.lexicon import ITEM_LABEL
+from extractor.core.lexicon import ITEM_LABELS
 from extractor.core.schema import FIELDS
 from extractor.core.verify import is_letter_text
 
@@ -86,9 +86,11 @@ def _clean(line: str) -> str:
 def _between_markers(norm: str) -> list[str]:
     """The normalized text cut at section headings, labels and item headings."""
     cuts = {0, len(norm)}
-    for rx in (LANDMARK, ITEM_LABEL, _ITEM_HEADING):
+    for rx in (LANDMARK, _ITEM_HEADING):
         for m in rx.finditer(norm):
             cuts.update((m.start(), m.end()))
+    for _, start, end in ITEM_LABELS.find(norm, 0, len(norm)):
+        cuts.update((start, end))
     bounds = sorted(cuts)
     return [norm[a:b].strip() for a, b in zip(bounds, bounds[1:]) if norm[a:b].strip()]
 
