@@ -266,14 +266,12 @@ class _Job:
         workers_ = kind(workers, extract_one, (self.config,), self.letter_timeout)
         try:
             while not self.stop.signum:
-                while workers_.free() > 0 and not self.stop.signum:
-                    batch = list(islice(tasks, chunk))
-                    if not batch:
-                        break
-                    workers_.submit(batch)
+                self._feed(workers_, tasks, chunk)
                 if not workers_.pending():
                     break
-                for task, result in workers_.collect(timeout=0.25):
+                results = workers_.collect(timeout=0.25)
+                self._feed(workers_, tasks, chunk)  # before the writes: no worker waits for them
+                for task, result in results:
                     self._write(_failed(task, result.reason) if isinstance(result, pool.Failed)
                                 else result)
         except BaseException:
@@ -281,6 +279,13 @@ class _Job:
             raise
         # On a stop, letters in flight are dropped and redone next run.
         workers_.close(now=bool(self.stop.signum))
+
+    def _feed(self, workers, tasks: Iterator[Task], chunk: int) -> None:
+        while workers.free() > 0 and not self.stop.signum:
+            batch = list(islice(tasks, chunk))
+            if not batch:
+                return
+            workers.submit(batch)
 
     def _pending(self, files: list[str]) -> Iterator[Task]:
         """Read and hash each file; yield those still to do. Runs lazily, so a
