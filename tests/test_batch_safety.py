@@ -239,3 +239,19 @@ def test_export_works_on_a_read_only_database(read_only_folder, cli):
     assert jsonl.stdout.splitlines() == cli("extract", "--compact", *GOOD).stdout.splitlines()
     assert csv.stdout.startswith("sha256,path,") and len(csv.stdout.splitlines()) > len(GOOD)
     assert sorted(p.name for p in read_only_folder.iterdir()) == before  # no -wal, no -shm
+
+
+def test_export_upgrades_a_database_from_an_older_version_first(tmp_path, cli):
+    from test_store import ONE, _save_before_v3
+
+    from extractor.batch import store
+    from extractor.pipeline import extract_path
+
+    db, record = tmp_path / "old.db", extract_path(ONE)
+    with store.Store(db, version=1) as old:  # what imr-extract with schema v1 wrote
+        _save_before_v3(old, record)
+    out = cli("export", "--db", db)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [store.record_json(record)]
+    with store.Store(db) as upgraded:
+        assert store.schema_version(upgraded.db) == store.SCHEMA_VERSION

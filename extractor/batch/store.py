@@ -286,27 +286,41 @@ class Letter:
 class Store:
     """An open results database. Only the process's main thread writes to it.
 
-    `readonly`: for reading only (export): opened read-only, nothing migrated, so a
-    shared results file without write access (or in a read-only folder) works."""
+    `readonly`: for reading only (export): opened read-only, so a shared results file
+    without write access (or in a read-only folder) works. Only a file written by an
+    older imr-extract is opened for writing, to be upgraded first."""
 
     def __init__(self, path: str | Path, version: int = SCHEMA_VERSION, readonly: bool = False):
         self.path = str(path)
         self.run_lock: RunLock | None = None
         if Path(self.path).is_dir():
             raise StoreError(f"{self.path}: is a directory, not a database file")
+        if readonly and self._connect(self._open_readonly, self._check_current):
+            return
+        self._connect(self._open, lambda: self._prepare(version))
+
+    def _connect(self, opener, prepare) -> bool:
         try:
-            self.conn = self._open_readonly() if readonly else self._open()
+            self.conn = opener()
             self.db = Database(self.conn, execute_plugins=False)
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"{self.path}: cannot open: {e}") from None
         try:
-            self._check_known() if readonly else self._prepare(version)
+            if prepare() is False:
+                self.conn.close()
+                return False
+            return True
         except sqlite3.DatabaseError as e:
             self.conn.close()
             raise StoreError(f"{self.path}: cannot use as a results database: {e}") from None
         except BaseException:
             self.conn.close()
             raise
+
+    def _check_current(self) -> bool:
+        """Read-only use: the file must not be newer; False if it is older (to upgrade)."""
+        self._check_known()
+        return not MIGRATIONS.pending(self.db)
 
     def _open(self) -> sqlite3.Connection:
         private_file(self.path)  # medical records: 0600, and SQLite gives -wal/-shm the same
