@@ -126,14 +126,21 @@ def test_a_signal_stops_a_batch_with_a_fifo_in_it_and_keeps_what_is_done(sig, ma
 def test_a_killed_run_is_marked_interrupted_by_the_next_start_but_a_live_one_is_not(
         many, tmp_path, cli):
     folder, _ = many
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    for i in range(3):  # seconds of work each: the live run is surely still running
+        big_letter(slow / f"big-{i}.txt")
     db = tmp_path / "r.db"
     killed = start("batch", folder, "--db", db, "--concurrency", "1")
     wait_done(db, 20, killed)
     killed.kill()
     killed.wait()
-    live = start("batch", folder, "--db", db, "--concurrency", "1")
+    live = start("batch", slow, folder, "--db", db, "--concurrency", "1")
     try:
-        wait_done(db, 40, live)
+        deadline = time.monotonic() + 60
+        while query(db, "select count(*) from runs")[0][0] < 2:  # the live run has its row
+            assert time.monotonic() < deadline and live.poll() is None
+            time.sleep(0.05)
         assert cli("batch", L004, "--db", db).returncode == 0  # a third run starts meanwhile
         assert query(db, "select id, status from runs order by id") == [
             (1, "interrupted"), (2, "running"), (3, "finished")]
