@@ -16,7 +16,7 @@ import click
 from click_default_group import DefaultGroup
 
 from extractor import __version__
-from extractor.config import Config
+from extractor.config import DEFAULT_MAX_BYTES, Config
 from extractor.privacy import redact
 from extractor.errors import (
     BaselineError,
@@ -99,8 +99,15 @@ def model_options(fn):
     return fn
 
 
+max_bytes_option = click.option(
+    "--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
+    help="Largest letter file read, in bytes (checked before reading); also the most "
+    "characters a letter's text may decode to. A larger one is refused as bad input.")
+
+
 def config_from(backend, model, base_url, mode, grounded, cache_path, no_cache, offline,
-                log_requests=False, max_attempts=3, timeout=900.0, strict=False) -> Config:
+                log_requests=False, max_attempts=3, timeout=900.0, strict=False,
+                max_bytes=DEFAULT_MAX_BYTES) -> Config:
     if backend is None:
         backend = "hybrid" if model else "rules"
     if backend != "rules" and not model:
@@ -108,12 +115,14 @@ def config_from(backend, model, base_url, mode, grounded, cache_path, no_cache, 
     return Config(backend=backend, model=model, base_url=base_url, mode=mode, grounded=grounded,
                   cache_path=cache_path, use_cache=not no_cache, offline=offline,
                   max_attempts=max_attempts, timeout=timeout, strict=strict,
+                  max_bytes=max_bytes,
                   extra={"log_requests": True} if log_requests else {})
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @model_options
+@max_bytes_option
 @click.option("--compact", is_flag=True, help="One line of JSON per record even for one file.")
 def extract(files: tuple[str, ...], compact: bool, **model_args) -> None:
     """Extract one JSON record per letter (.txt, .md, .html, .pdf) to stdout.
@@ -334,6 +343,7 @@ def _command_line() -> str:
 @click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
               help="SQLite results database (created if missing, upgraded if old).")
 @model_options
+@max_bytes_option
 @click.option("--concurrency", type=click.IntRange(1, 512), default=None,
               help="Model calls at once for llm/hybrid [default: 4]; worker processes for "
               "rules [default: one per core].")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+DEFAULT_MAX_BYTES = 10_000_000  # a letter is 5-50 KB as text, a few MB as a scanned PDF
+
 
 @dataclass
 class Config:
@@ -23,4 +25,5 @@ class Config:
     timeout: float = 900.0           # seconds per letter for the model, every attempt and retry
     strict: bool = False             # a model failure fails the letter (else: reported, hybrid
                                      # falls back to the rules' record)
+    max_bytes: int = DEFAULT_MAX_BYTES  # largest file read; also bounds the decoded text
     extra: dict = field(default_factory=dict)

@@ -13,7 +13,8 @@ from extractor.core.verify import verify
 
 
 def extract_path(path: str | Path, config: Config | None = None) -> Record:
-    return extract_document(ingest.load(path), config or Config())
+    config = config or Config()
+    return extract_document(ingest.load(path, config.max_bytes), config)
 
 
 def extract_document(doc: Document, config: Config | None = None) -> Record:

@@ -22,9 +22,9 @@ def cli():
     """Run the real CLI as a subprocess: cli(*args) -> CompletedProcess."""
     import subprocess
 
-    def run(*args, input=None, env=None, cwd=None):
+    def run(*args, input=None, env=None, cwd=None, timeout=300):
         return subprocess.run([sys.executable, "-m", "extractor", *map(str, args)],
                               capture_output=True, text=True, input=input, env=env,
-                              cwd=cwd or ROOT, timeout=300)
+                              cwd=cwd or ROOT, timeout=timeout)
 
     return run

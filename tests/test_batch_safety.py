@@ -100,7 +100,7 @@ def test_a_fifo_among_the_letters_is_a_failed_row_not_a_hang(tmp_path, cli):
     out = cli("batch", folder, "--db", db)
     assert out.returncode == 1, out.stderr
     assert query(db, "select path, error from letters where status = 'failed'") == [
-        (str(folder / "pipe.txt"), f"{folder / 'pipe.txt'}: cannot read: not a regular file")]
+        (str(folder / "pipe.txt"), f"{folder / 'pipe.txt'}: is a FIFO (named pipe), not a letter file")]
     assert query(db, "select count(*) from letters where status = 'done'") == [(len(GOOD),)]
 
 

@@ -13,6 +13,7 @@ phrase is simply not claimed.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -43,9 +44,20 @@ class View:
         raw_s, raw_e = self.doc.index.span(start, end)
         # Quote the letter as stored, unless page furniture sits inside the
         # span: then quote the normalized text, which the verifier also finds.
-        crosses = any(s < raw_e and raw_s < e for s, e in self.doc.furniture)
+        crosses = self._crosses_furniture(raw_s, raw_e)
         quote = self.norm[start:end] if crosses else self.doc.text[raw_s:raw_e]
         self.claims.append(Claim(field=field, value=value, quote=quote, near=raw_s))
+
+    def _crosses_furniture(self, raw_s: int, raw_e: int) -> bool:
+        """Furniture spans are sorted and disjoint: one bisect finds the first that ends
+        after raw_s (a scan of all of them per claim is quadratic in page breaks)."""
+        furniture = self.doc.furniture
+        i = bisect.bisect_right(self._furniture_ends, raw_s)
+        return i < len(furniture) and furniture[i][0] < raw_e
+
+    @functools.cached_property
+    def _furniture_ends(self) -> list[int]:
+        return [e for _, e in self.doc.furniture]
 
     def text(self, field: str, start: int, end: int) -> None:
         start, end = _trim(self.norm, start, end)
@@ -157,8 +169,12 @@ def _outcome(view: View, bounds: tuple[int, int]) -> None:
 
 # -- reviewer credentials ---------------------------------------------------
 _STOP = r"(?=,| and is\b| and has\b| who\b| with\b|\.(?:\s|$)|$)"
-BOARD = re.compile(r"Board[ -]Certified(?: in)? (?P<v>[A-Z][^,.]*?)" + _STOP)
-SUBSPECIALTY = re.compile(r"subspecialty in (?P<v>[A-Z][^,.]*?)" + _STOP)
+# Values have bounded windows ({0,N}): with an open `*?`, each of many "Board Certified
+# in" before a "x.y" (a period the stop does not accept) would rescan to it: quadratic.
+NAME_MAX = 150        # longest specialty name read (the letters': 36 characters)
+LIST_MAX = 600        # longest diagnosis list read (the letters': 61 characters)
+BOARD = re.compile(rf"Board[ -]Certified(?: in)? (?P<v>[A-Z][^,.]{{0,{NAME_MAX}}}?)" + _STOP)
+SUBSPECIALTY = re.compile(rf"subspecialty in (?P<v>[A-Z][^,.]{{0,{NAME_MAX}}}?)" + _STOP)
 LICENSED = re.compile(r"licensed to practice in (?P<v>[A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+)*"
                       r"(?:(?:,| and|, and) [A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+)*)*)")
 LABELLED = {
@@ -180,18 +196,35 @@ def _reviewer(view: View, bounds: tuple[int, int]) -> None:
     for m in LICENSED.finditer(view.norm, lo, hi):
         _list_claims(view, "reviewer.licensed_states", m.start("v"), m.end("v"))
     for path, label in LABELLED.items():
+        ends = _ValueEnds(view, hi)
         for m in label.finditer(view.norm, lo, hi):
-            end = _label_value_end(view, m.end(), hi)
-            _list_claims(view, path, m.end(), end, split_and=False)
+            _list_claims(view, path, m.end(), ends.at(m.end()), split_and=False)
 
 
-def _label_value_end(view: View, start: int, hi: int) -> int:
-    """A labelled value ends at the line break, the next label or a heading."""
-    raw_start = view.doc.index.raw_start(start) if start < len(view.norm) else len(view.doc.text)
-    newline = view.doc.text.find("\n", raw_start)
-    end = hi if newline < 0 else min(hi, view.doc.index.norm_pos(newline))
-    nxt = _LABEL_END.search(view.norm, start, end)
-    return nxt.start() if nxt else end
+_NEWLINE = re.compile("\n")
+
+
+class _ValueEnds:
+    """Where a labelled value starting at norm offset `start` ends: at the line break,
+    the next label or a heading. Asked for growing starts; each search runs ahead once
+    (many labels on one long line would otherwise each scan to its end)."""
+
+    def __init__(self, view: View, hi: int):
+        self.view, self.hi = view, hi
+        self.newlines = _Ahead(_NEWLINE, view.doc.text, len(view.doc.text))
+        self.labels = _Ahead(_LABEL_END, view.norm, hi)
+
+    def at(self, start: int) -> int:
+        view, index = self.view, self.view.doc.index
+        raw_start = index.raw_start(start) if start < len(view.norm) else len(view.doc.text)
+        newline = self.newlines.at(raw_start)
+        end = self.hi if newline is None else min(self.hi, index.norm_pos(newline.start()))
+        nxt = self.labels.at(start)
+        if nxt is None or nxt.start() >= end:
+            return end
+        # the next label or heading starts before the line ends: does it fit before it?
+        nxt = _LABEL_END.search(view.norm, nxt.start(), end)
+        return nxt.start() if nxt else end
 
 
 def _list_claims(view: View, field: str, start: int, end: int, split: bool = True,
@@ -256,16 +289,36 @@ UR = re.compile(r"utilization review(?: \w+){0,3}? (?:dated |of |on |from )?(?P<
 DENIED = re.compile(r"non-?certif|denied|denial|deny|not certif|modif|not medically necessary", re.IGNORECASE)
 
 
+_SENTENCE_STOP = re.compile(r"\. ")
+
+
 def _ur_denial(view: View, lo: int, hi: int) -> None:
+    """The first utilization review date whose sentence says the request was denied."""
+    stops, denials = _Ahead(_SENTENCE_STOP, view.norm, hi), _Ahead(DENIED, view.norm, hi)
     for m in UR.finditer(view.norm, lo, hi):
         iso = find_dates(m.group("date"))
         if not iso:
             continue
-        sentence_end = view.norm.find(". ", m.end(), hi)
-        sentence = view.norm[m.start(): sentence_end if sentence_end > 0 else hi]
-        if DENIED.search(sentence):
+        stop, denied = stops.at(m.end()), denials.at(m.start())
+        if denied and (stop is None or denied.start() < stop.start()):
             view.claim("ur_denial_date", iso[0][0], m.start(), m.end())
             return
+
+
+class _Ahead:
+    """The first match of `pattern` in text[pos:hi], asked for positions that only grow.
+    The text is searched once however often it is asked: a fresh search (or slice) for
+    each of many mentions, when the match is far ahead, is quadratic."""
+
+    def __init__(self, pattern: re.Pattern, text: str, hi: int):
+        self.pattern, self.text, self.hi = pattern, text, hi
+        self.match: re.Match | None = None
+        self.searched = False
+
+    def at(self, pos: int) -> re.Match | None:
+        if not self.searched or (self.match is not None and self.match.start() < pos):
+            self.match, self.searched = self.pattern.search(self.text, pos, self.hi), True
+        return self.match
 
 
 def _sentence_start(norm: str, pos: int, lo: int) -> int:
@@ -274,11 +327,12 @@ def _sentence_start(norm: str, pos: int, lo: int) -> int:
 
 
 # -- diagnoses -------------------------------------------------------------------
+_LIST = rf"[^.;]{{1,{LIST_MAX}}}?"
 DIAGNOSES = re.compile(
-    r"\bDiagnoses (?:include|included|are|were|of)\s*:?\s*(?P<a>[^.;]+?)(?=\.(?:\s|$)|;|$)"
-    r"|\bdiagnosed with (?P<b>[^.;]+?)(?=\.(?:\s|$)|;| and (?:was|has|is|had)\b|$)"
-    r"|\bdiagnos[ie]s of (?P<c>[^.;]+?)(?= as an? |\.(?:\s|$)|;| for | with | who |$)"
-    r"|\bDiagnos[ie]s:\s*(?P<d>[^.]+?)(?=\.(?:\s|$)|$)", re.IGNORECASE)
+    rf"\bDiagnoses (?:include|included|are|were|of)\s*:?\s*(?P<a>{_LIST})(?=\.(?:\s|$)|;|$)"
+    rf"|\bdiagnosed with (?P<b>{_LIST})(?=\.(?:\s|$)|;| and (?:was|has|is|had)\b|$)"
+    rf"|\bdiagnos[ie]s of (?P<c>{_LIST})(?= as an? |\.(?:\s|$)|;| for | with | who |$)"
+    rf"|\bDiagnos[ie]s:\s*(?P<d>[^.]{{1,{LIST_MAX}}}?)(?=\.(?:\s|$)|$)", re.IGNORECASE)
 _SIDE = re.compile(r"(?:" + "|".join(lx.SIDES) + r")$", re.IGNORECASE)
 
 

@@ -25,7 +25,6 @@ import os
 import re
 import signal
 import sqlite3
-import stat
 import sys
 import threading
 import time
@@ -48,7 +47,7 @@ from rich.text import Text
 
 from extractor.core import ingest
 from extractor.batch import pool, store
-from extractor.errors import ImrError, UsageError
+from extractor.errors import ImrError, IngestError, UsageError
 from extractor.privacy import redact
 from extractor.config import Config
 from extractor.pipeline import extract_document
@@ -130,7 +129,7 @@ class Outcome:
 def extract_one(task: Task, config: Config) -> Outcome:
     letter = Letter(task.path, task.sha256, _format_of(task.path), len(task.data), "done")
     try:
-        doc = ingest.from_bytes(task.data, task.path)
+        doc = ingest.from_bytes(task.data, task.path, config.max_bytes)
         letter.format = doc.format
         record = extract_document(doc, config)
     except Exception as e:  # noqa: BLE001
@@ -292,11 +291,11 @@ class _Job:
         letter another batch finished meanwhile is seen as done."""
         seen: set[str] = set()
         for path in files:
-            try:
-                data = _read(path)
-            except OSError as e:
+            try:  # a FIFO, a device or a file over --max-bytes is refused unread
+                data = ingest.read(path, self.config.max_bytes)
+            except IngestError as e:
                 self._write(Outcome(Letter(path, None, _format_of(path), None, "failed",
-                                           _read_error(path, e))))
+                                           str(e))))
                 continue
             sha = hashlib.sha256(data).hexdigest()
             if sha in seen or self.db.is_done(sha, self.fingerprint):
@@ -324,30 +323,6 @@ class _Job:
     def _skip(self) -> None:
         self.summary.skipped += 1
         self.bar.advance(self.summary.failed)
-
-
-def _read(path: str) -> bytes:
-    """A regular file's bytes. Anything else (a FIFO, a device) is refused without
-    waiting: opened non-blocking, then checked, so no open can hang the batch."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(path)
-        if not stat.S_ISREG(mode):
-            raise OSError("not a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            return f.read()
-    finally:
-        os.close(fd)
-
-
-def _read_error(path: str, e: OSError) -> str:
-    if isinstance(e, FileNotFoundError):
-        return f"{path}: no such file"
-    if isinstance(e, IsADirectoryError):
-        return f"{path}: is a directory"
-    return f"{path}: cannot read: {e.strerror or e}"
 
 
 def _failed(task: Task, reason: str) -> Outcome:

@@ -18,6 +18,8 @@ _DRUGS = (
 )
 
 # (category, pattern). Order matters: the first row that matches wins.
+# Every alternative starts at a word boundary (or a digit), so each search is linear:
+# a bare `\w+ectomy\b` would retry from every letter of a long word (quadratic).
 TABLE: list[tuple[str, re.Pattern]] = [
     ("injection", re.compile(r"\binject\w*|\bTP[I1]s?\b|\bESI\b|\bepidural|\bnerve block|"
                              r"\bfacet block|\bmedial branch block|\bradiofrequency|\bablation|"
@@ -30,8 +32,8 @@ TABLE: list[tuple[str, re.Pattern]] = [
                                    r"\bdrug (?:screen|test)\w*|\burine toxicology|\blab\w*\b|"
                                    r"\bblood test|\bsleep study|\bfunctional capacity evaluation|"
                                    r"\bFCE\b|\bgenetic test\w*|\bpanel\b", re.I)),
-    ("surgery", re.compile(r"\bsurg\w*|\barthroscop\w*|\w+ectomy\b|\w+plasty\b|\bfusion\b|"
-                           r"\bdecompression\b|\barthrodesis|\w+otomy\b|\brelease\b|\brepair\b|"
+    ("surgery", re.compile(r"\bsurg\w*|\barthroscop\w*|\b\w+ectomy\b|\b\w+plasty\b|\bfusion\b|"
+                           r"\bdecompression\b|\barthrodesis|\b\w+otomy\b|\brelease\b|\brepair\b|"
                            r"\bremoval of hardware|\bimplant\w*", re.I)),
     ("acupuncture", re.compile(r"\bacupuncture", re.I)),
     ("chiropractic", re.compile(r"\bchiropract\w*|\bmanipulation", re.I)),

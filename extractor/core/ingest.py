@@ -6,36 +6,27 @@ translation, so `text[start:end]` is what the letter says.
 
 from __future__ import annotations
 
-from extractor.errors import IngestError
-
 import bisect
 import hashlib
 import io
 import logging
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from extractor.config import DEFAULT_MAX_BYTES
+from extractor.core import decode, landmarks
 from extractor.core.normalize import TextIndex
+from extractor.errors import IngestError
 
 SUPPORTED = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
              ".html": "html", ".htm": "html", ".pdf": "pdf"}
 
-# Any one of these marks a document as an IMR letter.
-LANDMARKS = re.compile(
-    r"HOW THE IMR FINAL DETERMINATION WAS MADE|CLINICAL CASE SUMMARY|"
-    r"IMR ISSUES,? DECISIONS AND RATIONALES|IMR DECISION\(S\) AND RATIONALE\(S\)|"
-    r"Claims Administrator guideline|MAXIMUS guideline|Decision rationale|"
-    r"Independent Medical Review|MAXIMUS Federal Services",
-    re.IGNORECASE,
-)
-
-
 # pypdf logs its complaints about damaged files; they become our one-line error
 # instead. Set once, not per call: batch threads read PDFs concurrently.
 logging.getLogger("pypdf").setLevel(logging.CRITICAL)
-
-
 
 
 @dataclass
@@ -53,20 +44,54 @@ class Document:
         return len(self.text)
 
 
-def load(path: str | Path) -> Document:
-    p = Path(path)
-    if not p.exists():
-        raise IngestError(f"{p}: no such file")
-    if p.is_dir():
-        raise IngestError(f"{p}: is a directory")
+def load(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+    return from_bytes(read(path, max_bytes), str(path), max_bytes)
+
+
+def read(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of a regular file of at most max_bytes. Anything else (a FIFO, a
+    device, a directory) is refused from its stat, before it is opened: opening a
+    FIFO blocks until a writer comes, and reading a device may never end."""
+    p = str(path)
     try:
-        data = p.read_bytes()
+        _check_stat(p, os.stat(p), max_bytes)
+        # O_NONBLOCK: if the path became a FIFO since the stat, open returns at once;
+        # fstat then sees what was really opened.
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise IngestError(f"{p}: no such file") from None
     except OSError as e:
         raise IngestError(f"{p}: cannot read: {e.strerror or e}") from None
-    return from_bytes(data, str(p))
+    with os.fdopen(fd, "rb") as f:
+        try:
+            _check_stat(p, os.fstat(fd), max_bytes)
+            data = f.read(max_bytes + 1)  # a file growing meanwhile is still bounded
+        except OSError as e:
+            raise IngestError(f"{p}: cannot read: {e.strerror or e}") from None
+    _check_size(p, len(data), max_bytes)
+    return data
 
 
-def from_bytes(data: bytes, path: str = "<stdin>") -> Document:
+_KINDS = {stat.S_IFDIR: "is a directory", stat.S_IFIFO: "is a FIFO (named pipe)",
+          stat.S_IFCHR: "is a character device", stat.S_IFBLK: "is a block device",
+          stat.S_IFSOCK: "is a socket"}
+
+
+def _check_stat(path: str, st: os.stat_result, max_bytes: int) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), "is not a regular file")
+        raise IngestError(f"{path}: {kind}, not a letter file")
+    _check_size(path, st.st_size, max_bytes)
+
+
+def _check_size(path: str, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise IngestError(f"{path}: too large ({size:,} bytes; the limit is "
+                          f"--max-bytes {max_bytes:,})")
+
+
+def from_bytes(data: bytes, path: str = "<stdin>", max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+    _check_size(path, len(data), max_bytes)
     if not data.strip():
         raise IngestError(f"{path}: empty file")
     suffix = Path(path).suffix.lower()
@@ -74,9 +99,9 @@ def from_bytes(data: bytes, path: str = "<stdin>") -> Document:
     warnings: list[str] = []
     if fmt == "pdf" or data[:5] == b"%PDF-":
         fmt = "pdf"
-        text = _pdf_text(data, path)
+        text = _pdf_text(data, path, max_bytes)
     else:
-        text = _decode(data, path, warnings)
+        text = decode.text(data, path, warnings)
         if fmt == "text" and re.search(r"<b>|^#{1,6} |\*\*", text[:4000], re.MULTILINE):
             fmt = "markdown"
     return from_text(text, path, fmt, hashlib.sha256(data).hexdigest(), warnings)
@@ -87,41 +112,26 @@ def from_text(text: str, path: str, fmt: str, sha256: str, warnings=None) -> Doc
                    warnings=list(warnings or []))
     doc.furniture = find_furniture(text)
     doc.index = TextIndex.build(text, doc.furniture)
-    if not LANDMARKS.search(doc.index.norm):
-        raise IngestError(f"{path}: not an IMR letter (none of its section headings or labels found)")
+    lacks = landmarks.missing(doc.index.norm)
+    if lacks:
+        raise IngestError(f"{path}: not an IMR letter (missing: {', '.join(lacks)})")
     return doc
 
 
-def _decode(data: bytes, path: str, warnings: list[str]) -> str:
-    if b"\x00" in data[:8192]:
-        raise IngestError(f"{path}: binary file, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise IngestError(f"{path}: undecodable bytes (neither UTF-8 nor cp1252)") from None
-        warnings.append("not valid UTF-8; decoded as cp1252")
-    if _control_share(text) > 0.05:
-        raise IngestError(f"{path}: binary file, not text")
-    return text
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-
-
-def _control_share(text: str) -> float:
-    sample = text[:8192]
-    return len(_CONTROL.findall(sample)) / max(1, len(sample))
-
-
-def _pdf_text(data: bytes, path: str) -> str:
+def _pdf_text(data: bytes, path: str, max_chars: int) -> str:
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages, chars = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1]) + 2
+            if chars > max_chars:  # compressed streams can inflate far beyond the file
+                raise IngestError(f"{path}: text too long (over {max_chars:,} characters; "
+                                  f"the limit is --max-bytes)")
+    except IngestError:
+        raise
     except Exception as e:  # pypdf raises many kinds on damaged files
         detail = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
         raise IngestError(f"{path}: unreadable PDF ({detail})") from None
@@ -138,13 +148,18 @@ _LINE = re.compile(r"[^\n]*(?:\n|$)")
 _PAGE_OF = re.compile(r"^\s*page\s+\d+\s+of\s+\d+\s*$", re.IGNORECASE)
 _PAGE_MARK = re.compile(r"^\s*(?:Page\s+\d+(?:\s+of\s+\d+)?|-\s*\d+\s*-|\d{1,3}(?:\s*/\s*\d{1,3})?)\s*$",
                         re.IGNORECASE)
+# The pre-check: "Page N of M" alone on a line anywhere. [^\S\n] (whitespace but not a
+# line break) keeps each try inside one line; with \s, every line start of 50,000
+# blank lines would scan all the blank lines after it (quadratic).
+_ANY_PAGE_OF = re.compile(r"^[^\S\n]*page[^\S\n]+\d+[^\S\n]+of[^\S\n]+\d+[^\S\n]*$",
+                          re.IGNORECASE | re.MULTILINE)
 _REACH = 6  # lines either side of a page break that may hold furniture
 
 
 def find_furniture(text: str) -> list[tuple[int, int]]:
     """Raw spans of page furniture: form feeds, page numbers, and a short line
     repeated on several pages (a case id), but only near a page break."""
-    if "\f" not in text and not re.search(r"(?im)^\s*page\s+\d+\s+of\s+\d+\s*$", text):
+    if "\f" not in text and not _ANY_PAGE_OF.search(text):
         return []
     lines = [(m.start(), m.group()) for m in _LINE.finditer(text) if m.group()]
     stripped = [line.strip() for _, line in lines]

@@ -110,6 +110,8 @@ def _cases(label: str) -> set[str]:
 HEADER_FIELDS = tuple(p for p, f in FIELDS.items() if f.spec.labels and not f.item
                       and p not in ("outcome",))
 ITEM_PARAGRAPHS = tuple(p for p, f in FIELDS.items() if f.spec.labels and f.item)
+# A case number anywhere in the text, shaped as the field table says ("CM14-0037910").
+CASE_NUMBER = re.compile(rf"\b{FIELDS['case_number'].spec.shape}\b")
 HEADER_LABELS = Labels(HEADER_FIELDS)
 ITEM_LABELS = Labels(ITEM_PARAGRAPHS)
 FINAL_LABELS = Labels(("outcome",))

@@ -118,14 +118,54 @@ def _find_within(doc: Document, value: str, span: tuple[int, int]) -> tuple[int,
     """Raw span of `value` as whole words inside raw span `span`, or None."""
     norm = doc.index.norm
     lo, hi = doc.index.norm_pos(span[0]), doc.index.norm_pos(span[1])
-    n = norm.find(value, lo)
-    while 0 <= n and n + len(value) <= hi:
-        before = norm[n - 1] if n > 0 else " "
-        after = norm[n + len(value)] if n + len(value) < len(norm) else " "
-        if not (_word_edge(before, value[0]) or _word_edge(after, value[-1])):
+    n = norm.find(value, lo, hi)
+    if n >= 0 and _whole_words(norm, value, n):  # the usual case, found at once
+        return doc.index.span(n, n + len(value))
+    for n in _occurrences(norm, value, lo, hi):
+        if _whole_words(norm, value, n):
             return doc.index.span(n, n + len(value))
-        n = norm.find(value, n + 1)
     return None
+
+
+def _whole_words(norm: str, value: str, n: int) -> bool:
+    before = norm[n - 1] if n > 0 else " "
+    after = norm[n + len(value)] if n + len(value) < len(norm) else " "
+    return not (_word_edge(before, value[0]) or _word_edge(after, value[-1]))
+
+
+FIND_TRIES = 8
+
+
+def _occurrences(text: str, value: str, lo: int, hi: int):
+    """Start of every occurrence of value inside text[lo:hi], overlapping ones too.
+    str.find for the first few; then one linear pass (Knuth-Morris-Pratt), because
+    finding again from the next character costs len(value) each time on a periodic
+    value ('aaaa' inside a long word of a's): quadratic."""
+    n = text.find(value, lo, hi)
+    for _ in range(FIND_TRIES):
+        if n < 0:
+            return
+        yield n
+        n = text.find(value, n + 1, hi)
+    if n >= 0:
+        yield from _kmp(text, value, n, hi)
+
+
+def _kmp(text: str, value: str, lo: int, hi: int):
+    fail, k = [0] * len(value), 0
+    for i in range(1, len(value)):
+        while k and value[i] != value[k]:
+            k = fail[k - 1]
+        k += value[i] == value[k]
+        fail[i] = k
+    k = 0
+    for i in range(lo, hi):
+        while k and text[i] != value[k]:
+            k = fail[k - 1]
+        k += text[i] == value[k]
+        if k == len(value):
+            yield i - k + 1
+            k = fail[k - 1]
 
 
 def _word_edge(outside: str, inside: str) -> bool:
@@ -149,15 +189,23 @@ def _agree_int(doc, claim, key, span) -> Checked | str:
         value = _as_int(claim.value)
     except ValueError:
         return f"expected a whole number, got {claim.value!r}"
-    text = _quote_text(doc, span)
-    for _, m in reversed(find_dates(text)):  # digits inside dates are not counts
-        text = text[:m.start()] + " " + text[m.end():]
-    numbers = _NUMBER.findall(text)
-    if not numbers:
+    number = _NUMBER.search(_without_dates(_quote_text(doc, span)))
+    if not number:
         return "quote contains no number"
-    if int(numbers[0]) != value:
-        return f"quote says {numbers[0]}, not {value}"
+    if int(number.group()) != value:
+        return f"quote says {number.group()}, not {value}"
     return Checked(claim.field, value, _evidence(doc, claim.field, claim.quote, span))
+
+
+def _without_dates(text: str) -> str:
+    """Each date replaced by a space: digits inside dates are not counts. One
+    join, not a copy of the text per date."""
+    parts, pos = [], 0
+    for _, m in find_dates(text):
+        parts += [text[pos:m.start()], " "]
+        pos = m.end()
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def _as_int(value: Any) -> int:

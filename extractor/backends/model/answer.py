@@ -128,7 +128,9 @@ def answer_model(fields: tuple[str, ...] = FIELD_NAMES) -> type[AnswerBase]:
 
 
 # -- reading a reply that may be malformed -----------------------------------
-_FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
+# (?<!\s): the closing fence is tried only where a whitespace run starts; else every
+# space of a long blank reply would rescan the rest of it (quadratic).
+_FENCE = re.compile(r"^\s*```(?:json)?\s*|(?<!\s)\s*```\s*$")
 
 
 def parse_reply(text: str, model: type[AnswerBase]) -> tuple[AnswerBase | None, list[str]]:

@@ -28,13 +28,21 @@ MIN_CHARS = 2
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 _ITEM_HEADING = re.compile(r":\s*(?:Upheld|Overturned)\b", re.IGNORECASE)
-_PIECE_SPLIT = re.compile(r",\s+(?:and\s+|or\s+)?|;\s+|\s+(?:and|with|of|in|for|includ\w*)\s+")
+# (?<!\s): a try starts only where a whitespace run starts (else each space of a run
+# would rescan the rest of it).
+_PIECE_SPLIT = re.compile(
+    r",\s+(?:and\s+|or\s+)?|;\s+|(?<!\s)\s+(?:and|with|of|in|for|includ\w*)\s+")
 # A grounded request whose enum held pieces with double quotes made llama-cpp-python
 # 0.3.36's server log "failed to parse grammar" at an escaped quote and silently fall back
 # to plain JSON (no grounding at all); converting the same schema in-process parsed, so
 # the cause is unknown. Pieces are cut at quotes and backslashes to stay clear of it.
 _UNSAFE = re.compile(r'["\\]')
-_DIGIT_WORD = re.compile(r"[A-Za-z0-9][\w./-]*\d[\w./-]*|\d[\w./-]*")
+# Words with a digit: the rest of a run of [\w./-] from its first letter or digit, when
+# the run holds a digit. Found per run: the regex `[A-Za-z0-9][\w./-]*\d[\w./-]*`
+# says the same but retries from every letter of a long word without a digit.
+_RUN = re.compile(r"[\w./-]+")
+_DIGIT = re.compile(r"\d")
+_WORD_START = re.compile(r"[A-Za-z0-9]|\d")
 
 
 def segments(doc: Document) -> tuple[list[str], list[str]]:
@@ -54,9 +62,18 @@ def segments(doc: Document) -> tuple[list[str], list[str]]:
             for bit in _PIECE_SPLIT.split(part):
                 if len(bit.split()) <= SHORT_WORDS:
                     short.add(bit)
-    for word in _DIGIT_WORD.findall(_UNSAFE.sub(" ", norm)):
+    for word in _digit_words(_UNSAFE.sub(" ", norm)):
         short.add(word)
     return short.items, long.items
+
+
+def _digit_words(text: str) -> list[str]:
+    out = []
+    for run in _RUN.finditer(text):
+        word = run.group()
+        if _DIGIT.search(word):  # then a start exists: the digit itself at the latest
+            out.append(word[_WORD_START.search(word).start():])
+    return out
 
 
 class _Pool:
