@@ -4,7 +4,8 @@ Rules path: N distinct letters (fixture letters with unique case numbers, see
 tests/corpus.py) written to a temp folder, then
   * the cost of each stage on one core: read+hash (main process), extraction
     (ingest + rules + verify + rows, a worker's job), the SQLite write (main);
-  * `batch.run` end to end with 1 and with every core, into a new database;
+  * `batch.run` end to end with 1 and with every core, into a new database:
+    letters/s, CPU per letter, and the peak RSS of each worker process;
   * a resume pass over the finished database (everything skipped).
 LLM path (--llm): the llama.cpp server with SmolLM2 on a free port, `batch.run`
 with backend llm at concurrency 1, 4, 8, without the call cache; letters/s and
@@ -60,12 +61,13 @@ def stages(paths: list[Path], tmp: Path, sample: int = 1000) -> None:
 
 
 class WorkerCPU:
-    """CPU seconds used by this process's descendants (the worker processes),
-    sampled from /proc while they live: they are the fork server's children,
-    so getrusage(RUSAGE_CHILDREN) never sees them."""
+    """CPU seconds and peak resident memory of this process's descendants (the
+    worker processes), sampled from /proc while they live: they are the fork
+    server's children, so getrusage(RUSAGE_CHILDREN) never sees them."""
 
     def __init__(self):
         self.seen: dict[int, float] = {}
+        self.peak_kb: dict[int, int] = {}  # VmHWM: the kernel's own high-water mark
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -86,10 +88,20 @@ class WorkerCPU:
                 except (OSError, IndexError):
                     continue
                 self.seen[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+                self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), _peak_rss_kb(pid))
 
     @property
     def seconds(self) -> float:
         return sum(self.seen.values())
+
+
+def _peak_rss_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines()
+                 if line.startswith("VmHWM:")), 0)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -117,6 +129,9 @@ def end_to_end(folder: Path, n: int, tmp: Path) -> None:
         print(f"      CPU per letter: main {1000 * main_cpu / n:.2f} ms + workers "
               f"{1000 * others.seconds / n:.2f} ms; {cores} idle cores would allow "
               f"~{cores / per_letter:.0f} letters/s")
+        workers_kb = sorted(others.peak_kb.values(), reverse=True)[:workers]
+        print(f"      peak RSS: workers {', '.join(f'{kb / 1024:.0f}' for kb in workers_kb)} MB; "
+              f"main {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     summary = batch.run([str(folder)], str(db), Config(), progress=False)
     assert summary.skipped == n, summary
     print(f"  resume pass (all skipped)   {_rate(n, summary.seconds)}")

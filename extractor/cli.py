@@ -129,6 +129,7 @@ def extract(files: tuple[str, ...], compact: bool, **model_args) -> None:
 
     One file prints pretty JSON; several print JSON Lines.
     """
+    from extractor.core.schema import record_json
     from extractor.pipeline import extract_path
 
     config = config_from(**model_args)
@@ -141,8 +142,7 @@ def extract(files: tuple[str, ...], compact: bool, **model_args) -> None:
             _error(str(e))
             code = max(code, exit_code(e))
             continue
-        data = record.model_dump(mode="json")
-        click.echo(json.dumps(data, ensure_ascii=False, indent=None if one_line else 2))
+        click.echo(record_json(record, pretty=not one_line))
         sys.stdout.flush()
     if code:
         sys.exit(code)

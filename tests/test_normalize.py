@@ -9,10 +9,13 @@ that does not occur in the letter must never be found.
 
 import re
 
-from conftest import ORIGINALS
+import normalize_reference
+import pytest
+from conftest import ALL_LETTERS, ORIGINALS
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from extractor.core import ingest
 from extractor.core.normalize import TextIndex, canonical
 
 WORDS = [w for p in ORIGINALS for w in re.sub(r"[*<>]|b>", " ", p.read_text()).split()][:1500]
@@ -129,16 +132,36 @@ def test_fast_path_of_canonical_agrees_with_the_index(pieces):
     assert canonical(text) == TextIndex.build(text).norm
 
 
-@settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from(list("ab- *_&;\n\r\t\f\u00a0\u201c\u2019.x") + ["  ", "**", "&amp;",
-                                                                            " \n\n", "word-"]),
-                max_size=40))
-def test_line_shortcut_builds_the_same_index_as_the_full_scan(pieces):
-    from extractor.core.normalize import _Builder, _scan, _scan_lines
+# -- the C-speed build against the reference builder (tests/normalize_reference.py) --
+PIECES = (list("ab- *_<>&;.x1\u00e9\u00b2\n\r\t\f\v\x1c\u0085\u2028\u00a0\u3000\u201c\u2019")
+          + ["  ", " \n\n", "\r\n", "word-", "- \n", "**", "__", "<b>", "</b>", "<br>", "<i>",
+             "<p class='x'\n>", "&amp;", "&nbsp;", "&lt;", "&#39;", "word"])
 
-    text = "".join(pieces)
-    by_lines, full = _Builder(text), _Builder(text)
-    _scan_lines(by_lines, text)
-    _scan(full, text, 0, len(text))
-    assert "".join(by_lines.out) == "".join(full.out)
-    assert by_lines.segs == full.segs
+
+def assert_same_index(raw: str, ignore=()) -> None:
+    """Same norm text and the same offset mapping at every offset."""
+    fast, slow = TextIndex.build(raw, ignore), normalize_reference.build(raw, ignore)
+    assert fast.norm == slow.norm
+    if not slow.norm:
+        return
+    for n in range(len(slow.norm)):
+        assert (fast.raw_start(n), fast.raw_end(n + 1)) == (slow.raw_start(n), slow.raw_end(n + 1))
+    assert [fast.norm_pos(r) for r in range(len(raw) + 1)] == \
+        [slow.norm_pos(r) for r in range(len(raw) + 1)]
+
+
+@pytest.mark.parametrize("letter", ALL_LETTERS, ids=lambda p: p.name)
+def test_fast_index_equals_the_reference_on_every_fixture(letter):
+    doc = ingest.load(letter)
+    assert_same_index(doc.text, doc.furniture)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40), st.data())
+def test_fast_index_equals_the_reference_on_generated_text(pieces, data):
+    raw = "".join(pieces)
+    ignore = []
+    if raw and data.draw(st.booleans()):  # a span of page furniture to ignore
+        s = data.draw(st.integers(0, len(raw) - 1))
+        ignore = [(s, data.draw(st.integers(s, len(raw))))]
+    assert_same_index(raw, ignore)

@@ -14,7 +14,7 @@ import contextlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from extractor.backends.model import answer, cache, grounded, prompts
 from extractor.core.ingest import Document
@@ -110,8 +110,7 @@ def _align_items(doc: Document, rules_claims: list[Claim], claims: list[Claim]) 
             i = kind_key(c.field)[1]
             if i not in mapping:  # an item with no treatment: give it its own slot
                 mapping[i], next_free = next_free, next_free + 1
-            c = c.model_copy(update={"field": re.sub(r"^items\[\d+\]", f"items[{mapping[i]}]",
-                                                    c.field)})
+            c = replace(c, field=re.sub(r"^items\[\d+\]", f"items[{mapping[i]}]", c.field))
         out.append(c)
     return out
 
