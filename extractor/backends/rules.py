@@ -294,8 +294,8 @@ def _patient(view: View, bounds: tuple[int, int]) -> None:
         sex = m.group("sex") or m.group("sex2")
         if sex:
             view.claim("patient.sex", _sex(sex), m.start(), m.end())
-    s = None if sex else lx.SEX.search(view.norm, lo, hi)  # (a scan of the whole summary)
-    if s:
+    s = lx.SEX.search(view.norm, lo, hi)
+    if s and not sex:
         start = _sentence_start(view.norm, s.start(), lo)
         view.claim("patient.sex", _sex(s.group("sex")), start, s.end())
     for inj in lx.INJURY.finditer(view.norm, view.folded, lo, hi):
