@@ -38,3 +38,28 @@ def test_record_json_is_what_json_dumps_prints(letter):
     data = record.model_dump(mode="json")
     assert record_json(record) == json.dumps(data, ensure_ascii=False)
     assert record_json(record, pretty=True) == json.dumps(data, ensure_ascii=False, indent=2)
+
+
+# Pieces of the keyed patterns' phrases in mixed case, with near-misses and edges.
+KEYED_PIECES = ["Diagnoses include ", "diagnosed with ", "DIAGNOSIS of ", "Diagnoses: ",
+                "diagnos", "Utilization Review dated ", "utilization review of ",
+                "date of injury ", "DOI: ", "injured on ", "Injuries of ", "injur",
+                "partially overturns the ", "Overturns the decision", "UPHOLDS the UR",
+                "01/02/2014", "lumbar strain", ", ", "; ", ". ", " and was ", "x", " "]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(KEYED_PIECES), max_size=14), st.integers(0, 40),
+       st.integers(0, 40))
+def test_keyed_patterns_find_what_their_regex_scan_finds(pieces, cut_lo, cut_hi):
+    """Trying a pattern only at its key words gives finditer's matches, in any section."""
+    from extractor.backends import rules
+    from extractor.core import lexicon as lx
+
+    text = "".join(pieces)
+    lo, hi = min(cut_lo, len(text)), max(len(text) - cut_hi, 0)
+    for keyed in (rules.DIAGNOSES, rules.UR, lx.INJURY, lx.OUTCOME_PROSE):
+        want = [(m.span(), m.groups()) for m in keyed.pattern.finditer(text, lo, hi)]
+        got = [(m.span(), m.groups()) for m in
+               keyed.finditer(text, lx.ascii_folded(text), lo, hi)]
+        assert got == want

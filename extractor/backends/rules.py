@@ -48,6 +48,11 @@ class View:
         quote = self.norm[start:end] if crosses else self.doc.text[raw_s:raw_e]
         self.claims.append(Claim(field=field, value=value, quote=quote, near=raw_s))
 
+    @functools.cached_property
+    def folded(self) -> str | None:
+        """The lower-cased text for the keyed patterns (lexicon.Keyed), once per letter."""
+        return lx.ascii_folded(self.norm)
+
     def _crosses_furniture(self, raw_s: int, raw_e: int) -> bool:
         """Furniture spans are sorted and disjoint: one bisect finds the first that ends
         after raw_s (a scan of all of them per claim is quadratic in page breaks)."""
@@ -185,7 +190,7 @@ def _outcome(view: View, bounds: tuple[int, int]) -> None:
     word = lx.OUTCOME_WORDS.match(norm, _skip_cell(norm, final[0][2])) if final else None
     if word:
         view.claim("outcome", lx.word_of(word), final[0][1], word.end())
-    prose = lx.OUTCOME_PROSE.search(norm, lo, hi)
+    prose = lx.OUTCOME_PROSE.search(norm, view.folded, lo, hi)
     said = lx.OUTCOME_WORDS.match(norm, prose.start()) if prose else None
     if said:
         view.claim("outcome", lx.word_of(said), _sentence_start(norm, prose.start(), lo),
@@ -293,7 +298,7 @@ def _patient(view: View, bounds: tuple[int, int]) -> None:
     if s and not sex:
         start = _sentence_start(view.norm, s.start(), lo)
         view.claim("patient.sex", _sex(s.group("sex")), start, s.end())
-    for inj in lx.INJURY.finditer(view.norm, lo, hi):
+    for inj in lx.INJURY.finditer(view.norm, view.folded, lo, hi):
         d = DATE.match(view.norm, inj.end())
         iso = find_dates(d.group()) if d else []
         if iso:
@@ -309,8 +314,8 @@ def _sex(said: str) -> str:
     return lx.word_of(_SEX.match(said))
 
 
-UR = re.compile(r"utilization review(?: \w+){0,3}? (?:dated |of |on |from )?(?P<date>"
-                + DATE.pattern + ")", re.IGNORECASE)
+UR = lx.Keyed(re.compile(r"utilization review(?: \w+){0,3}? (?:dated |of |on |from )?(?P<date>"
+                         + DATE.pattern + ")", re.IGNORECASE), ("utilization review",))
 DENIED = re.compile(r"non-?certif|denied|denial|deny|not certif|modif|not medically necessary", re.IGNORECASE)
 
 
@@ -320,7 +325,7 @@ _SENTENCE_STOP = re.compile(r"\. ")
 def _ur_denial(view: View, lo: int, hi: int) -> None:
     """The first utilization review date whose sentence says the request was denied."""
     stops, denials = _Ahead(_SENTENCE_STOP, view.norm, hi), _Ahead(DENIED, view.norm, hi)
-    for m in UR.finditer(view.norm, lo, hi):
+    for m in UR.finditer(view.norm, view.folded, lo, hi):
         iso = find_dates(m.group("date"))
         if not iso:
             continue
@@ -353,17 +358,18 @@ def _sentence_start(norm: str, pos: int, lo: int) -> int:
 
 # -- diagnoses -------------------------------------------------------------------
 _LIST = rf"[^.;]{{1,{LIST_MAX}}}?"
-DIAGNOSES = re.compile(
+DIAGNOSES = lx.Keyed(re.compile(
     rf"\bDiagnoses (?:include|included|are|were|of)\s*:?\s*(?P<a>{_LIST})(?=\.(?:\s|$)|;|$)"
     rf"|\bdiagnosed with (?P<b>{_LIST})(?=\.(?:\s|$)|;| and (?:was|has|is|had)\b|$)"
     rf"|\bdiagnos[ie]s of (?P<c>{_LIST})(?= as an? |\.(?:\s|$)|;| for | with | who |$)"
-    rf"|\bDiagnos[ie]s:\s*(?P<d>[^.]{{1,{LIST_MAX}}}?)(?=\.(?:\s|$)|$)", re.IGNORECASE)
+    rf"|\bDiagnos[ie]s:\s*(?P<d>[^.]{{1,{LIST_MAX}}}?)(?=\.(?:\s|$)|$)", re.IGNORECASE),
+    ("diagnos",))  # every spelling starts with it
 _SIDE = re.compile(r"(?:" + "|".join(lx.SIDES) + r")$", re.IGNORECASE)
 
 
 def _diagnoses(view: View, bounds: tuple[int, int]) -> None:
     lo, hi = bounds
-    for m in DIAGNOSES.finditer(view.norm, lo, hi):
+    for m in DIAGNOSES.finditer(view.norm, view.folded, lo, hi):
         group = next(g for g in "abcd" if m.group(g))
         _list_claims(view, "diagnoses", m.start(group), m.end(group), keep=_SIDE)
 

@@ -119,11 +119,45 @@ def _cover(words: set[str]) -> dict[str, list[str]]:
     return keys
 
 
-def _occurrences(text: str, word: str):
-    at = text.find(word)
+class Keyed:
+    """A case-insensitive pattern each of whose matches starts at one of a few key words
+    (`keys`, lower case). The regex engine cannot skip ahead on a case-insensitive
+    pattern, so finditer tries it at every character of a section; in an ASCII text it
+    is tried here only where str.find puts a key word in the lower-cased text (same
+    offsets), with the same matches as finditer. Other texts take finditer."""
+
+    def __init__(self, pattern: re.Pattern, keys: tuple[str, ...]):
+        self.pattern, self.keys = pattern, keys
+
+    def finditer(self, text: str, folded: str | None, lo: int, hi: int):
+        if folded is None:
+            yield from self.pattern.finditer(text, lo, hi)
+            return
+        starts = sorted({at for key in self.keys for at in _occurrences(folded, key, lo, hi)})
+        end = lo
+        for at in starts:
+            m = self.pattern.match(text, at, hi) if at >= end else None
+            if m:
+                end = max(m.end(), at + 1)
+                yield m
+
+    def search(self, text: str, folded: str | None, lo: int, hi: int) -> re.Match | None:
+        return next(self.finditer(text, folded, lo, hi), None)
+
+
+def ascii_folded(text: str) -> str | None:
+    """The lower-cased text for `Keyed`, or None when it is not ASCII (there a few
+    letters lengthen when lowered, and the engine folds some non-ASCII ones to ASCII:
+    the long s to 's', the Kelvin sign to 'k')."""
+    return text.lower() if text.isascii() else None
+
+
+def _occurrences(text: str, word: str, lo: int = 0, hi: int | None = None):
+    hi = len(text) if hi is None else hi
+    at = text.find(word, lo, hi)
     while at >= 0:
         yield at
-        at = text.find(word, at + 1)
+        at = text.find(word, at + 1, hi)
 
 
 def landmark_pattern() -> tuple[AnyCase, dict[str, str]]:
@@ -180,9 +214,10 @@ REQUEST_FOR = re.compile(r"(?:Regarding )?(?:the )?request for ", re.IGNORECASE)
 # ... or closes the item in its own paragraph, after the rationale (2013 letters).
 CLOSING_DECISION = "The request for "
 # Prose on a cover page: "... partially overturns the Claims Administrator's decision".
-OUTCOME_PROSE = re.compile(r"\b(?:partially overturns|overturns|upholds) the (?:Claims "
-                           r"Administrator|decision|determination|utilization review|UR)\b",
-                           re.IGNORECASE)
+OUTCOME_PROSE = Keyed(re.compile(
+    r"\b(?:partially overturns|overturns|upholds) the (?:Claims "
+    r"Administrator|decision|determination|utilization review|UR)\b", re.IGNORECASE),
+    ("partially overturns", "overturns", "upholds"))
 
 # -- quantities and strengths ----------------------------------------------------------
 # A count of units; a frequency x duration (3x4, 2 times a week) is not one.
@@ -218,5 +253,6 @@ AGE = re.compile(
     r"|\ban? (?P<sex2>" + SEX_WORDS + r"),? (?:age|aged) (?P<age2>\d{1,3})\b", re.IGNORECASE)
 SEX = re.compile(r"\b(?:(?:is|was) an? |an? )(?P<sex>" + SEX_WORDS + r") (?:" + _WORKER + r")\b",
                  re.IGNORECASE)
-INJURY = re.compile(r"(?:date of injury|DOI)(?: of| on| was|:)? "
-                    r"|injur(?:y|ed|ies)(?: [A-Za-z]{1,12}){0,4}? (?:on|of) ", re.IGNORECASE)
+INJURY = Keyed(re.compile(r"(?:date of injury|DOI)(?: of| on| was|:)? "
+                          r"|injur(?:y|ed|ies)(?: [A-Za-z]{1,12}){0,4}? (?:on|of) ",
+                          re.IGNORECASE), ("date of injury", "doi", "injur"))

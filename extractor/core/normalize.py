@@ -272,10 +272,18 @@ class _Markup:
         quote its own segment, then shift every offset past removed markup."""
         cuts = sorted({*self.gap_at, *self.entities, *(e + 1 for e in self.entities)})
         cols = [index._seg_norm, index._seg_raw, index._seg_rawlen, index._seg_copy]
-        for k in reversed(_cut_segments(cols, cuts)):
+        # New columns built front to back: replacing each cut segment in place moves
+        # the whole tail of the lists each time (quadratic in the number of cuts).
+        out, prev = [[], [], [], []], 0
+        for k in _cut_segments(cols, cuts):
             pieces = self._pieces(cols[0][k], cols[1][k], cols[2][k], cuts)
-            for col, values in zip(cols, zip(*pieces)):
-                col[k:k + 1] = values
+            for new, old, values in zip(out, cols, zip(*pieces)):
+                new += old[prev:k]
+                new += values
+            prev = k + 1
+        for new, old in zip(out, cols):
+            new += old[prev:]
+        cols = out
         clean_at = cols[1]
         raw_at = self._shifted(clean_at, at_start=True)
         raw_end = self._shifted(list(map(add, clean_at, cols[2])), at_start=False)
@@ -283,7 +291,8 @@ class _Markup:
         for a, length in self.entities.items():
             k = bisect.bisect_left(clean_at, a)
             raw_len[k], cols[3][k] = length, False
-        index._seg_raw, index._seg_rawlen = raw_at, raw_len
+        index._seg_norm, index._seg_raw, index._seg_rawlen, index._seg_copy = (
+            cols[0], raw_at, raw_len, cols[3])
 
     def _pieces(self, n: int, c: int, length: int, cuts: list[int]) -> list[tuple]:
         """A copied segment cut at the cuts inside it. A lone space at the edge
