@@ -16,6 +16,7 @@ import click
 from click_default_group import DefaultGroup
 
 from extractor import __version__
+from extractor.batch import group as commit_group  # two constants, no imports
 from extractor.config import DEFAULT_MAX_BYTES, Config
 from extractor.errors import (
     BaselineError,
@@ -337,9 +338,16 @@ def _command_line() -> str:
 @click.option("--concurrency", type=click.IntRange(1, 512), default=None,
               help="Model calls at once for llm/hybrid [default: 4]; worker processes for "
               "rules [default: one per core].")
-def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, **model_args) -> None:
+@click.option("--commit-letters", type=click.IntRange(1, 100_000),
+              default=commit_group.COMMIT_LETTERS, show_default=True, help="Letters written per transaction, at most: a kill "
+              "loses at most this group (redone on resume).")
+@click.option("--commit-seconds", type=click.FloatRange(0, 3600),
+              default=commit_group.COMMIT_SECONDS, show_default=True, help="Seconds a finished letter waits, at most, before "
+              "its group is written.")
+def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, commit_letters: int,
+          commit_seconds: float, **model_args) -> None:
     """Extract every letter in PATHS (files, folders searched recursively, globs of
-    .txt .md .html .pdf) into a SQLite database, one transaction per letter.
+    .txt .md .html .pdf) into a SQLite database, a group of letters per transaction.
 
     Re-running skips letters already done with the same backend/model/prompt
     version and retries failed ones, so a killed batch resumes where it stopped.
@@ -352,7 +360,8 @@ def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, **model
     try:
         from extractor.batch import run as batch_  # a second of imports: Ctrl-C may come
 
-        summary = batch_.run(paths, db_path, config, concurrency)
+        summary = batch_.run(paths, db_path, config, concurrency,
+                             group=commit_group.Limits(commit_letters, commit_seconds))
     except ImrError as e:
         _fail(e)
     except KeyboardInterrupt:  # while the batch starts or ends, outside its Ctrl-C handling

@@ -2,14 +2,15 @@
 
 The main process finds the files, reads and hashes them, skips those already
 done with the same configuration, and is the only writer. Extraction runs
-elsewhere, and each finished letter is written, in its own transaction, as soon
-as it comes back:
+elsewhere, and finished letters are written a group at a time, one transaction
+per group (every --commit-letters letters or --commit-seconds, see group.py):
   rules        a process pool, one worker per core (the work is CPU bound)
   llm, hybrid  a pool of --concurrency threads (model calls are I/O bound)
 
 A re-run skips what is done (key: sha256 + configuration fingerprint) and
 retries what failed. Ctrl-C (or SIGTERM) stops at once: finished letters are
-already committed, letters in flight are dropped and redone next time.
+committed, letters in flight are dropped and redone next time. A kill loses at
+most the group not yet written, redone next time.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from rich.text import Text
 
 from extractor.core import ingest
 from extractor.batch import store
+from extractor.batch.group import Group, Limits
 from extractor.core.ingest import IngestError
 from extractor.config import Config
 from extractor.errors import UsageError
@@ -205,7 +207,7 @@ def fingerprint(info: dict) -> str:
 
 
 def run(paths, db_path: str, config: Config, concurrency: int | None = None,
-        progress: bool | None = None) -> Summary:
+        progress: bool | None = None, group: Limits | None = None) -> Summary:
     """Extract every letter under `paths` into the database at `db_path`."""
     if concurrency is None:
         rules = config.backend == "rules"
@@ -213,13 +215,13 @@ def run(paths, db_path: str, config: Config, concurrency: int | None = None,
     files = discover(paths)  # before the database: a usage error creates nothing
     try:
         with Store(db_path) as db, _Stop() as stop:
-            return _run(paths, files, db, config, concurrency, progress, stop)
+            return _run(paths, files, db, config, concurrency, progress, stop, group or Limits())
     except sqlite3.Error as e:  # disk full, locked for a minute...: finished letters are kept
         raise StoreError(f"{db_path}: {e}") from None
 
 
 def _run(paths, files: list[str], db: Store, config: Config, concurrency: int,
-         progress: bool | None, stop: _Stop) -> Summary:
+         progress: bool | None, stop: _Stop, limits: Limits) -> Summary:
     started = time.perf_counter()
     info = extractor_info(config)
     summary = Summary(letters=len(files))
@@ -229,8 +231,8 @@ def _run(paths, files: list[str], db: Store, config: Config, concurrency: int,
     try:
         with bar:
             try:
-                _Job(db, config, fingerprint(info), run_id, summary, bar, stop).run(
-                    files, concurrency)
+                _Job(db, config, fingerprint(info), run_id, summary, bar, stop,
+                     Group(limits)).run(files, concurrency)
             finally:
                 bar.erase = stop.signum is not None  # a stopped bar would be a stale line
     finally:
@@ -250,6 +252,7 @@ class _Job:
     summary: Summary
     bar: _Bar
     stop: _Stop
+    group: Group
 
     def run(self, files: list[str], workers: int) -> None:
         rules = self.config.backend == "rules"
@@ -275,6 +278,7 @@ class _Job:
                 for future in finished:
                     for outcome in _results(future, inflight.pop(future)):
                         self._write(outcome)
+                self._write_group(due_only=True)  # a slow trickle is written too
                 if not finished and _stuck(pool):
                     # A broken pool that never settles its futures: fail what is
                     # in flight (redone next run) and go on with a new pool.
@@ -291,6 +295,7 @@ class _Job:
                 _discard(pool)
             else:
                 pool.shutdown(wait=rules or not self.stop.signum, cancel_futures=True)
+            self._write_group()  # finished letters are kept, also on a stop
 
     def _pending(self, files: list[str]) -> Iterator[Task]:
         """Read and hash each file; yield those still to do. Runs lazily, so a
@@ -311,8 +316,21 @@ class _Job:
                 yield Task(path, data, sha)
 
     def _write(self, outcome: Outcome) -> None:
+        self.group.add(outcome)
+        self._write_group(due_only=True)
+
+    def _write_group(self, due_only: bool = False) -> None:
+        if due_only and not self.group.due():
+            return
+        outcomes = self.group.take()
+        if outcomes:
+            written = self.db.save_group([(o.letter, o.rows) for o in outcomes],
+                                         self.fingerprint, self.run_id)
+            for outcome, ok in zip(outcomes, written):
+                self._count(outcome, ok)
+
+    def _count(self, outcome: Outcome, written: bool) -> None:
         s, letter = self.summary, outcome.letter
-        written = self.db.save(letter, outcome.rows, self.fingerprint, self.run_id)
         if letter.status == "failed":
             s.failed += 1
             self.bar.say(f"imr-extract: failed: {letter.error}")
