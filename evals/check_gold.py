@@ -151,11 +151,12 @@ def check(path: Path) -> list[str]:
 
 def _find_item_text(text: str, key: str, value: str, decision: str, pos: int) -> int:
     """Where an item's text value is, in order. A treatment is its heading: either
-    'TREATMENT: Decision' or a numbered one ('1. TREATMENT', '2) TREATMENT')."""
+    'TREATMENT: Decision' or a numbered one ('1. TREATMENT', '2) TREATMENT', '1) Regarding
+    the request for TREATMENT:')."""
     if key != "treatment":
         return text.find(value, pos)
     i = text.find(f"{value}: {decision.capitalize()}", pos)
-    numbered = re.compile(r"(?<!\S)\d{1,2}[.)] " + re.escape(value))
+    numbered = re.compile(r"(?<!\S)\d{1,2}[.)] (?:Regarding the request for )?" + re.escape(value))
     m = numbered.search(text, pos)
     if m and (i < 0 or m.start() < i):
         return m.end() - len(value)

@@ -40,6 +40,11 @@ TREATMENTS = [
     ("Lidoderm 5% patches QTY: 60", "medication", 60, "Lidoderm", "5%"),
     ("Butrans patch 10mcg/hr #4", "medication", 4, "Butrans", "10mcg/hr"),
     ("Cyclobenzaprine 7.5mg", "medication", None, "Cyclobenzaprine", "7.5mg"),
+    # medications written with no strength: a name (and a count), strength null
+    ("Norco #120", "medication", 120, "Norco", None),
+    ("Tramadol QTY 60", "medication", 60, "Tramadol", None),
+    ("Lidoderm patches", "medication", None, "Lidoderm", None),
+    ("Gabapentin capsules #90", "medication", 90, "Gabapentin", None),
     ("Physical therapy 12 sessions for the lumbar spine", "physical_therapy", 12, None, None),
     ("Physical therapy 2x6 for the left knee", "physical_therapy", None, None, None),
     ("Acupuncture 6 visits", "acupuncture", 6, None, None),
@@ -83,7 +88,11 @@ SUMMARY_HEADINGS = ["CLINICAL CASE SUMMARY", "CASE SUMMARY", "EXPERT REVIEWER CA
                     "SUMMARY OF RECORDS"]
 ISSUES_HEADINGS = ["IMR ISSUES, DECISIONS AND RATIONALES", "IMR DECISION(S) AND RATIONALE(S)"]
 HEADER_STYLES = ["none", "plain", "bold", "table", "cover"]
-ITEM_FORMS = ["heading", "sentence", "numbered"]
+# paragraph: a numbered heading naming the request, the decision in a plain paragraph after
+# it; closing: "1) Regarding the request for X:", the labels, then the decision paragraph
+ITEM_FORMS = ["heading", "sentence", "numbered", "paragraph", "closing"]
+# How labels and section headings are capitalised: as printed, or in another case.
+LABEL_CASES = ["printed", "lower", "upper", "sentence", "mixed"]
 FORMATS = ["text", "markdown", "html", "pdf"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
@@ -108,7 +117,8 @@ def letter(draw: Draw) -> dict:
                                  ("format", FORMATS), ("dates", DATE_FORMS),
                                  ("worker", WORKERS), ("ca", CA_LABELS), ("mx", MX_LABELS),
                                  ("rat", RATIONALE_LABELS), ("summary", SUMMARY_HEADINGS),
-                                 ("issues", ISSUES_HEADINGS), ("age_form", range(4)))}
+                                 ("issues", ISSUES_HEADINGS), ("age_form", range(4)),
+                                 ("case", LABEL_CASES))}
     picked = []
     for _ in range(draw(range(1, 4))):
         t = draw(TREATMENTS)
@@ -120,7 +130,7 @@ def letter(draw: Draw) -> dict:
     c["doi"], c["ur"] = _date(draw, draw(range(2005, 2013))), _date(draw, 2014)
     c["received"], c["assigned"], c["decided"] = (_date(draw, 2015), _date(draw, 2015),
                                                   _date(draw, 2016))
-    c["case"] = f"CM{draw(range(13, 17))}-{draw(range(10000, 99999)):05d}{draw(range(10, 99))}"
+    c["number"] = f"CM{draw(range(13, 17))}-{draw(range(10000, 99999)):05d}{draw(range(10, 99))}"
     c["priority"] = draw(["standard", "expedited"])
     c["diagnoses"] = [d for d in dict.fromkeys([draw(DIAGNOSES), draw(DIAGNOSES)])]
     c["dx_form"] = draw(range(3))
@@ -137,7 +147,7 @@ def gold(c: dict) -> dict:
               "claims_administrator_guideline": ca, "maximus_guideline": mx,
               "rationale": _rationale(reasons, d)} for t, d, ca, mx, reasons in c["items"]]
     return {
-        "case_number": c["case"] if has_header else None,
+        "case_number": c["number"] if has_header else None,
         "date_assigned": c["assigned"] if has_header and not cover else None,
         "decision_date": c["decided"] if has_header and not cover else None,
         "ur_denial_date": c["ur"],
@@ -159,7 +169,20 @@ def outcome(c: dict) -> str:
 def describe(c: dict) -> str:
     return (f"header {c['header']}, items as {c['form']}, format {c['format']}, dates "
             f"{c['dates']}, worker '{c['worker']}', labels '{c['ca']}' / '{c['mx']}' / "
-            f"'{c['rat']}'")
+            f"'{c['rat']}' in {c['case']} case")
+
+
+def recase(text: str, case: str) -> str:
+    """A label or heading in the letter's capitalisation."""
+    if case == "lower":
+        return text.lower()
+    if case == "upper":
+        return text.upper()
+    if case == "sentence":
+        return text.capitalize()
+    if case == "mixed":  # every other word in capitals: "claims ADMINISTRATOR guideline"
+        return " ".join(w.upper() if i % 2 else w.lower() for i, w in enumerate(text.split(" ")))
+    return text
 
 
 def _rationale(reasons: list[str], decision: str) -> str:
@@ -173,17 +196,17 @@ def paragraphs(c: dict) -> list[tuple[str, str]]:
     date = lambda iso: write_date(iso, c["dates"])
     blocks: list[tuple[str, str]] = []
     blocks += _header(c, date)
-    blocks.append(("heading", "HOW THE IMR FINAL DETERMINATION WAS MADE"))
+    blocks.append(("heading", recase("HOW THE IMR FINAL DETERMINATION WAS MADE", c["case"])))
     states = " and ".join(c["states"])
     blocks.append(("p", ("MAXIMUS Federal Services sent the complete case file to an expert "
                          "reviewer. He/she has no affiliation with the employer, employee, "
                          "providers or the claims administrator. The expert reviewer is Board "
                          f"Certified in {c['specialty']} and is licensed to practice in {states}.")))
-    blocks.append(("heading", c["summary"]))
+    blocks.append(("heading", recase(c["summary"], c["case"])))
     blocks.append(("p", ("The expert reviewer developed the following clinical case summary "
                          "based on a review of the case file, including all medical records:")))
     blocks.append(("p", _summary(c, date)))
-    blocks.append(("heading", c["issues"]))
+    blocks.append(("heading", recase(c["issues"], c["case"])))
     blocks.append(("p", ("The Final Determination was based on decisions for the disputed "
                          "items/services set forth below:")))
     for n, (t, d, ca, mx, reasons) in enumerate(c["items"], 1):
@@ -195,19 +218,21 @@ def _header(c: dict, date) -> list[tuple[str, str]]:
     if c["header"] == "none":
         return []
     pri = c["priority"].capitalize()
+    row = lambda *cells: ("row", "|".join(recase(x, c["case"]) if i % 2 == 0 else x
+                                          for i, x in enumerate(cells)))
     if c["header"] == "cover":
         word = {"upheld": "UPHOLD", "overturned": "OVERTURN",
                 "partially_overturned": "PARTIAL OVERTURN"}[outcome(c)]
-        return [("row", f"IMR Case Number:|{c['case']}|Date of Injury:|{date(c['doi'])}"),
-                ("row", f"Claims Number:|WC-{c['case'][-6:]}|UR Denial Date:|{date(c['ur'])}"),
-                ("row", f"Priority:|{pri}|Application Received:|{date(c['received'])}"),
+        return [row("IMR Case Number:", c["number"], "Date of Injury:", date(c["doi"])),
+                row("Claims Number:", f"WC-{c['number'][-6:]}", "UR Denial Date:", date(c["ur"])),
+                row("Priority:", pri, "Application Received:", date(c["received"])),
                 ("p", ("MAXIMUS Federal Services has completed the Independent Medical Review "
                        "of the treatments in dispute.")),
-                ("p", f"Final Determination: {word}.")]
-    return [("row", f"Case Number:|{c['case']}|Date Assigned:|{date(c['assigned'])}"),
-            ("row", f"Date of Injury:|{date(c['doi'])}|Decision Date:|{date(c['decided'])}"),
-            ("row", f"UR Denial Date:|{date(c['ur'])}|Application Received:|{date(c['received'])}"),
-            ("row", f"Priority:|{pri}")]
+                ("p", f"{recase('Final Determination', c['case'])}: {word}.")]
+    return [row("Case Number:", c["number"], "Date Assigned:", date(c["assigned"])),
+            row("Date of Injury:", date(c["doi"]), "Decision Date:", date(c["decided"])),
+            row("UR Denial Date:", date(c["ur"]), "Application Received:", date(c["received"])),
+            row("Priority:", pri)]
 
 
 def _summary(c: dict, date) -> str:
@@ -223,15 +248,20 @@ def _summary(c: dict, date) -> str:
 
 
 def _item(c: dict, n: int, treatment: str, d: str, ca: str, mx: str, rationale: str):
-    labels = [("label", f"{c['ca']}:|{ca}"), ("label", f"{c['mx']}:|{mx}"),
-              ("label", f"{c['rat']}:|{rationale}")]
+    labels = [("label", f"{recase(label, c['case'])}:|{text}")
+              for label, text in ((c["ca"], ca), (c["mx"], mx), (c["rat"], rationale))]
     necessary = "is medically necessary" if d == "overturned" else "is not medically necessary"
     if c["form"] == "heading":
         return [("item", f"{treatment}:|{d.capitalize()}")] + labels
     if c["form"] == "sentence":
         return [("p", f"{n}. {treatment} {necessary} and appropriate.")] + labels
+    decided = ("p", f"The request for {treatment} {necessary} and appropriate.")
+    if c["form"] == "paragraph":
+        return [("p", f"{n}. {treatment}"), decided] + labels
+    if c["form"] == "closing":
+        return [("p", f"{n}) Regarding the request for {treatment}:")] + labels + [decided]
     return ([("p", f"{n}) {treatment}")] + labels
-            + [("p", f"Decision: The request {necessary} and appropriate.")])
+            + [("p", f"{recase('Decision', c['case'])}: The request {necessary} and appropriate.")])
 
 
 def render(c: dict) -> tuple[str, bytes]:
@@ -303,14 +333,15 @@ def _html(blocks) -> str:
 
 
 # -- the committed fixtures ----------------------------------------------------------
-def write_fixtures(n: int = 12, seed: int = 10) -> list[Path]:
+def write_fixtures(n: int = 20, seed: int = 10) -> list[Path]:
     rng = random.Random(seed)
     paths = []
     for i in range(n):
         # cycle the families so each header style, item form and format is present
         c = letter(rng.choice)
-        c["header"], c["form"] = HEADER_STYLES[i % 5], ITEM_FORMS[i % 3]
+        c["header"], c["form"] = HEADER_STYLES[i % 5], ITEM_FORMS[(i + i // 5) % 5]
         c["format"] = FORMATS[i % 4]
+        c["case"] = LABEL_CASES[(i // 2) % len(LABEL_CASES)]
         suffix, data = render(c)
         path = FIX / "letters" / f"g-{c['header']}-{c['form']}--{i:02d}{suffix}"
         path.write_bytes(data)

@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from browser import browser  # noqa: F401  (the Chromium fixture, tests/browser.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "evals" / "fixtures"

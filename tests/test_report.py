@@ -15,6 +15,7 @@ from conftest import GOLD, LETTERS
 from extractor.scoring import evaluate as E
 from extractor.core import ingest
 from extractor.scoring import report
+from extractor.present import highlight
 from extractor.backends import rules
 from extractor.config import Config
 from extractor.core.schema import Claim, ExtractorInfo
@@ -94,8 +95,8 @@ def test_spans_show_field_and_value_on_hover_and_colour_by_field():
     ev = next(e for e in r.record.evidence if e.field == "items[2].treatment")
     a = tags[ev.end - 1]  # the treatment's last word; its first is the narrower category span
     assert f'items[2].treatment = "{r.record.items[2].treatment}"' in a["title"]
-    assert report.colour("items.treatment") in a["style"]
-    assert report.colour("items.treatment") != report.colour("items.decision")
+    assert highlight.colour("items.treatment") in a["style"]
+    assert highlight.colour("items.treatment") != highlight.colour("items.decision")
 
 
 def test_rejected_values_are_struck_through_with_their_location_or_not_found():

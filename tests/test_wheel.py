@@ -101,3 +101,11 @@ def test_installed_summary_and_browse_without_the_browse_extra(installed):
         out = _run(installed, *args)
         assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
         assert f"needs {needs}: pip install 'imr-extract[browse]'" in out.stderr
+
+
+def test_serve_without_its_extra_says_what_to_install(installed):
+    """The wheel alone has no FastAPI: `serve` says how to get it, in one line."""
+    out = _run(installed, "serve", "--port", "0")
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("imr-extract: error: serve needs the serve extra (fastapi "
+                                  "is missing): pip install 'imr-extract[serve]'")

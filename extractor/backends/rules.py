@@ -76,7 +76,7 @@ def _trim(s: str, start: int, end: int) -> tuple[int, int]:
 def extract(doc: Document) -> tuple[list[Claim], list[str]]:
     """All claims the rules can make for this letter, plus warnings."""
     view = View(doc=doc, norm=doc.index.norm, claims=[], warnings=[])
-    bounds = _sections(view.norm)
+    bounds = _sections(view)
     _header(view, bounds["header"])
     _outcome(view, bounds["header"])
     _reviewer(view, bounds["credentials"])
@@ -86,15 +86,16 @@ def extract(doc: Document) -> tuple[list[Claim], list[str]]:
     return view.claims, view.warnings
 
 
-def _sections(norm: str) -> dict[str, tuple[int, int]]:
+def _sections(view: View) -> dict[str, tuple[int, int]]:
     """Character ranges of header, credentials, summary and issues, by landmark.
 
     Each landmark is found once, wherever it is; a section runs to the next
     landmark. A missing one widens its neighbours rather than losing text: no
     credentials heading -> the reviewer is looked for before the summary; no
     summary heading -> the patient is looked for in everything before the items."""
+    norm = view.norm
     found: dict[str, tuple[int, int]] = {}
-    for m in LANDMARK.finditer(norm):
+    for m in headings(view.doc):
         found.setdefault(SECTION_OF[m.group()], m.span())
     n = len(norm)
     starts = sorted(s for s, _ in found.values())
@@ -119,6 +120,30 @@ def _sections(norm: str) -> dict[str, tuple[int, int]]:
                                        found.get("issues", (issues[0],))[0])),
         "issues": issues,
     }
+
+
+HEADING_LINE = 200  # how far to look for the line breaks around a heading, in characters
+_MARKUP = re.compile(r"<[^<>]{0,200}>|[#*_|>\s]")
+
+
+def headings(doc: Document) -> list[re.Match]:
+    """The section landmarks of the letter that are headings (matched lower-cased)."""
+    return [m for m in LANDMARK.finditer(doc.index.norm) if _is_heading(doc, m)]
+
+
+def _is_heading(doc: Document, m: re.Match) -> bool:
+    """A landmark counts where it is written in capitals, or in any case where it
+    stands on its own line (bar markup: '### ', '<h3>'), unlike the same words in
+    a sentence ("the following clinical case summary based on ...")."""
+    if doc.index.norm[m.start():m.end()].isupper():
+        return True
+    text = doc.text
+    raw_s, raw_e = doc.index.span(*m.span())
+    line_s = text.rfind("\n", max(0, raw_s - HEADING_LINE), raw_s)
+    line_e = text.find("\n", raw_e, raw_e + HEADING_LINE)
+    before = text[line_s + 1:raw_s] if line_s >= 0 or raw_s < HEADING_LINE else "x"
+    after = text[raw_e:line_e] if line_e >= 0 else text[raw_e:raw_e + HEADING_LINE + 1]
+    return not _MARKUP.sub("", before + after)
 
 
 def _heading_before(norm: str, label_at: int) -> int:
@@ -368,15 +393,17 @@ class Heading:
     end: int               # end of the heading (decision word / sentence included)
     decision: str | None = None
     begin: int = -1        # where the heading begins, its number included [default: start]
+    said_at: int = -1      # where the decision's quote starts [default: start]
 
     def __post_init__(self):
         self.begin = self.start if self.begin < 0 else self.begin
+        self.said_at = self.start if self.said_at < 0 else self.said_at
 
 
 def _items(view: View, bounds: tuple[int, int]) -> None:
     """Segment the issues section into items, whatever form their headings take:
     'TREATMENT: Upheld', a numbered decision sentence, or a numbered (or plain)
-    heading whose decision comes in its own 'Decision:' paragraph."""
+    heading whose decision comes in its own 'Decision:' paragraph or an unlabelled one."""
     lo, hi = bounds
     labels = [Label(*found) for found in lx.ITEM_LABELS.find(view.norm, lo, hi)]
     heads: list[Heading] = []
@@ -426,9 +453,11 @@ def _heading(norm: str, floor: int, label_at: int, number: int) -> Heading | Non
     request = lx.REQUEST_FOR.match(norm, start, end)
     start = request.end() if request else start
     said = lx.DECISION_SENTENCE.search(norm, start, end)
-    if said:
-        return Heading(start, said.start(), said.end(), said.group("say"), begin)
-    t_end = end - 1 if end > start and norm[end - 1] == "." else end
+    if said:  # the decision sentence is the heading, or a paragraph after it
+        para = lx.DECISION_PARAGRAPH.search(norm, start, said.start())
+        t_end, said_at = (para.start(), para.end()) if para else (said.start(), start)
+        return Heading(start, t_end, said.end(), said.group("say"), begin, said_at)
+    t_end = end - 1 if end > start and norm[end - 1] in ".:" else end
     return Heading(start, t_end, end, None, begin) if t_end > start else None
 
 
@@ -462,15 +491,12 @@ def _item(view: View, i: int, head: Heading, labels: list[Label], end: int) -> N
     field = f"items[{i}]"
     view.text(f"{field}.treatment", start, t_end)
     if head.decision:
-        view.claim(f"{field}.decision", _decision(head.decision), start, head.end)
+        view.claim(f"{field}.decision", _decision(head.decision), head.said_at, head.end)
     treatment = norm[start:t_end]
     _quantity(view, field, start, treatment)
-    med = lx.MEDICATION.match(treatment)
-    if med:
-        name_end = med.start("name") + lx.drug_name_end(med.group("name"))
-        view.text(f"{field}.medication.name", start + med.start("name"), start + name_end)
-        view.text(f"{field}.medication.strength", start + med.start("strength"),
-                  start + med.end("strength"))
+    _medication(view, field, start, treatment)
+    if not head.decision and all(x.path != _DECISION for x in labels):
+        end = _closing_decision(view, f"{field}.decision", head.end, end)
     for j, x in enumerate(labels):
         stop = labels[j + 1].start if j + 1 < len(labels) else end
         local = FIELDS[x.path].local
@@ -480,6 +506,33 @@ def _item(view: View, i: int, head: Heading, labels: list[Label], end: int) -> N
                 view.claim(f"{field}.{local}", _decision(said.group()), x.start, said.end())
         else:
             view.text(f"{field}.{local}", x.end, stop)
+
+
+def _closing_decision(view: View, field: str, lo: int, hi: int) -> int:
+    """An item with no decision yet may close with one in its own paragraph ("The request
+    for ... is not medically necessary and appropriate."): claim it, and return where it
+    starts, so the paragraph before it (the rationale) ends there; else hi."""
+    norm = view.norm
+    while hi > lo and norm[hi - 1] == " ":
+        hi -= 1
+    at = norm.rfind(lx.CLOSING_DECISION, max(lo, hi - HEADING_MAX), hi)
+    said = lx.DECISION_SENTENCE.search(norm, at, hi) if at >= 0 else None
+    if not said or not said.group("say").lower().endswith("appropriate"):
+        return hi
+    view.claim(field, _decision(said.group("say")), at, said.end())
+    return at
+
+
+def _medication(view: View, field: str, start: int, treatment: str) -> None:
+    """Name and strength ("Norco 10/325mg"), or a known drug's name alone ("Norco #120")."""
+    med = lx.MEDICATION.match(treatment) or lx.BARE_MEDICATION.match(treatment)
+    if not med:
+        return
+    name_end = med.start("name") + lx.drug_name_end(med.group("name"))
+    view.text(f"{field}.medication.name", start + med.start("name"), start + name_end)
+    if "strength" in med.re.groupindex:
+        view.text(f"{field}.medication.strength", start + med.start("strength"),
+                  start + med.end("strength"))
 
 
 def _said(norm: str, lo: int, hi: int) -> re.Match | None:

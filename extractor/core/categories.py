@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_DRUGS = (
+# Drug names: also how the rules tell a medication written without a strength
+# ("Norco #120", "Lidoderm patches") from other treatments.
+DRUG_NAMES = (
     "norco|hydrocodone|tramadol|ultram|fexmid|flexeril|cyclobenzaprine|restoril|temazepam|"
     "lyrica|pregabalin|neurontin|gabapentin|ms contin|morphine|oxycodone|oxycontin|percocet|"
     "lidoderm|lidocaine patch|omeprazole|prilosec|protonix|pantoprazole|ranitidine|motrin|"
@@ -14,8 +16,9 @@ _DRUGS = (
     "toradol|ketorolac|skelaxin|metaxalone|docusate|colace|senna|trazodone|wellbutrin|"
     "elavil|amitriptyline|topamax|topiramate|mobic|meloxicam|relafen|nabumetone|ketoprofen|"
     "flurbiprofen|capsaicin|menthoderm|dendracin|orphenadrine|norflex|opana|dilaudid|"
-    "hydromorphone|tylenol|acetaminophen|medication|compound(?:ed)? cream|topical cream"
+    "hydromorphone|tylenol|acetaminophen"
 )
+_DRUGS = DRUG_NAMES + "|medication|compound(?:ed)? cream|topical cream"
 
 # (category, pattern). Order matters: the first row that matches wins.
 # Every alternative starts at a word boundary (or a digit), so each search is linear:

@@ -36,6 +36,7 @@ class Spec:
     rows: str | None = None           # store: also one row per value in `specialties`, this kind
     labels: tuple[str, ...] = ()      # how letters label it (core/lexicon.py builds the rules' patterns)
     ask: bool = True                  # asked of the model (False: rules claim it, else derived)
+    filter: bool = False              # service: GET /v1/letters filters on it (a date: a range)
 
 
 @dataclass(frozen=True)

@@ -90,12 +90,13 @@ def _check_size(path: str, size: int, max_bytes: int) -> None:
                           f"--max-bytes {max_bytes:,})")
 
 
-def from_bytes(data: bytes, path: str = "<stdin>", max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+def from_bytes(data: bytes, path: str = "<stdin>", max_bytes: int = DEFAULT_MAX_BYTES, *,
+               fmt: str | None = None) -> Document:
+    """`fmt` is the format when no file name says it (a request body's Content-Type)."""
     _check_size(path, len(data), max_bytes)
     if not data.strip():
         raise IngestError(f"{path}: empty file")
-    suffix = Path(path).suffix.lower()
-    fmt = SUPPORTED.get(suffix, "text")
+    fmt = fmt or SUPPORTED.get(Path(path).suffix.lower(), "text")
     warnings: list[str] = []
     if fmt == "pdf" or data[:5] == b"%PDF-":
         fmt = "pdf"

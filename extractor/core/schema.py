@@ -46,7 +46,8 @@ class _Strict(BaseModel):
 
 
 class Source(_Strict):
-    path: str
+    path: str | None = Field(description="The file as given; for the service, the upload's "
+                             "file name, or null for a raw request body")
     sha256: str = Field(description="SHA-256 of the file bytes")
     format: Format
     chars: int = Field(description="Length of the decoded text that offsets refer to")
@@ -89,12 +90,13 @@ class Medication(_Strict):
 class Item(_Strict):
     treatment: Annotated[str, Spec(TEXT, description="The treatment in dispute, as written")]
     decision: Annotated[Decision | None, Spec(
-        WORD, gap=True, labels=("Decision", "IMR Decision", "Determination"),
+        WORD, gap=True, filter=True, labels=("Decision", "IMR Decision", "Determination"),
         description="upheld or overturned")] = None
     medically_necessary: Annotated[bool | None, Spec(
         score=BOOL, description="Derived: true when overturned")] = None
     category: Annotated[Category, Spec(
-        score=WORD, description="Derived from the treatment by a keyword table")] = "other"
+        score=WORD, filter=True,
+        description="Derived from the treatment by a keyword table")] = "other"
     quantity: Annotated[int | None, Spec(INT, description="Count of units requested")] = None
     medication: Medication | None = None
     claims_administrator_guideline: Annotated[str | None, Spec(
@@ -150,7 +152,7 @@ class Record(_Strict):
     source: Source
     extractor: ExtractorInfo
     case_number: Annotated[str | None, Spec(
-        TEXT, shape=r"[A-Z]{2}\d{2}-\d{4,8}", labels=(
+        TEXT, shape=r"[A-Z]{2}\d{2}-\d{4,8}", filter=True, labels=(
             "Case Number", "Case No.", "Case No", "Case #", "IMR Case Number", "IMR Case No.",
             "IMR Case #"),
         description="IMR case number (CM14-0037910)")] = None
@@ -158,7 +160,7 @@ class Record(_Strict):
         DATE, labels=("Date Assigned", "Assigned Date", "Date of Assignment"),
         description="Date assigned")] = None
     decision_date: Annotated[str | None, Spec(
-        DATE, labels=("Decision Date", "Date of Decision", "Determination Date"),
+        DATE, filter=True, labels=("Decision Date", "Date of Decision", "Determination Date"),
         description="Date of the decision")] = None
     ur_denial_date: Annotated[str | None, Spec(
         DATE, labels=("UR Denial Date", "Date of UR Denial", "UR Determination Date",
@@ -176,7 +178,7 @@ class Record(_Strict):
         TEXT, description="Diagnoses named in the case summary")] = Field(default_factory=list)
     items: list[Item] = Field(default_factory=list)
     outcome: Annotated[Outcome | None, Spec(
-        WORD, ask=False, labels=("Final Determination", "IMR Final Determination"),
+        WORD, ask=False, filter=True, labels=("Final Determination", "IMR Final Determination"),
         description="The letter's Final Determination sentence where it has one (UPHOLD, "
         "OVERTURN, PARTIAL OVERTURN); otherwise derived from the item decisions")] = None
     evidence: list[Evidence] = Field(default_factory=list)

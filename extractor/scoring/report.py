@@ -8,17 +8,14 @@ otherwise). Everything is inline (CSS, JS); the letter text is escaped.
 
 from __future__ import annotations
 
-import html
-import json
-import re
 from collections import Counter
-from itertools import pairwise
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from extractor.present import highlight
+from extractor.present.highlight import field_kind
 from extractor.scoring import evaluate
 
 
@@ -86,83 +83,8 @@ def _print_rejected(data: dict, console: Console) -> None:
 
 
 # -- HTML -------------------------------------------------------------------------------
-_INDEX = re.compile(r"\[\d+\]")
-
-
-def field_kind(path: str) -> str:
-    """'items[0].medication.name' -> 'items.medication.name'."""
-    return _INDEX.sub("", path)
-
-
-def colour(kind: str) -> str:
-    order = list(evaluate.FIELDS)
-    i = order.index(kind) if kind in order else len(order)
-    # golden-angle hues, three lightness steps: neighbours in the legend stay distinct
-    return f"hsl({(i * 137.5) % 360:.0f} 85% {72 + (i % 3) * 6}%)"
-
-
-def value_at(data: dict, path: str) -> Any:
-    """The record value at an evidence path such as 'items[1].decision'."""
-    cur: Any = data
-    for name, index in re.findall(r"([a-z_]+)(?:\[(\d+)\])?", path):
-        cur = cur.get(name) if isinstance(cur, dict) else None
-        if index and isinstance(cur, list):
-            cur = cur[int(index)] if int(index) < len(cur) else None
-    return cur
-
-
-def _esc(x: Any) -> str:
-    return html.escape(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False))
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-
-
-def _text(s: str) -> str:
-    s = html.escape(s).replace("\f", '<span class="ff">&#9228; page break</span>')
-    return _CONTROL.sub("\ufffd", s)
-
-
-def _marks(r: evaluate.LetterResult) -> list[dict]:
-    """Highlight spans: evidence, and the spot where each rejected quote was found."""
-    data = r.record.model_dump(mode="json")
-    marks = [{"start": ev.start, "end": ev.end, "path": ev.field, "kind": field_kind(ev.field),
-              "label": f"{ev.field} = {_short(value_at(data, ev.field))}"}
-             for ev in r.record.evidence]
-    for k, rej in enumerate(r.record.rejected):
-        span = r.doc.index.find(rej.quote) if rej.quote else None
-        if span:
-            marks.append({"start": span[0], "end": span[1], "path": "", "kind": "rejected",
-                          "rej": k,
-                          "label": f"REJECTED {rej.field} = {_short(rej.value)}: {rej.reason}"})
-    return marks
-
-
-def _short(v: Any, n: int = 80) -> str:
-    s = json.dumps(v, ensure_ascii=False)
-    return s if len(s) <= n else s[: n - 1] + "\u2026"
-
-
-def highlight(text: str, marks: list[dict]) -> str:
-    """Escaped text cut at every mark boundary; each piece styled by its narrowest mark."""
-    cuts = sorted({0, len(text), *(m["start"] for m in marks), *(m["end"] for m in marks)})
-    out = []
-    for a, b in pairwise(cuts):
-        cover = [m for m in marks if m["start"] <= a and b <= m["end"]]
-        piece = _text(text[a:b])
-        if not cover:
-            out.append(piece)
-            continue
-        top = min(cover, key=lambda m: m["end"] - m["start"])
-        rejected = any(m["kind"] == "rejected" for m in cover)
-        style = "" if top["kind"] == "rejected" else f' style="background:{colour(top["kind"])}"'
-        cls = "ev rej" if rejected else "ev"
-        paths = " ".join(sorted({m["path"] for m in cover if m["path"]}))
-        rej = " ".join(str(m["rej"]) for m in cover if "rej" in m)
-        title = "\n".join(dict.fromkeys(m["label"] for m in cover))
-        out.append(f'<span class="{cls}" data-f="{_esc(paths)}" data-r="{rej}" '
-                   f'title="{_esc(title)}"{style}>{piece}</span>')
-    return "".join(out)
+# Spans, colours and the rejected list are shared with the service's page (present/).
+_esc = highlight.esc
 
 
 def _verdict(c: dict) -> tuple[str, str]:
@@ -178,25 +100,12 @@ def _record_table(summary: dict) -> str:
             continue
         cls, word = _verdict(c)
         path = "" if c["path"].startswith("gold ") else c["path"]
-        swatch = f'<i class="sw" style="background:{colour(c["field"])}"></i>'
+        swatch = highlight.swatch(c["field"])
         rows.append(f'<tr class="{cls}" data-p="{_esc(path)}"><td>{swatch}{_esc(c["path"])}'
                     f'</td><td><div class="v">{_esc(c["pred"])}</div></td>'
                     f'<td><div class="v">{_esc(c["gold"])}</div></td><td>{word}</td></tr>')
     return ('<table class="rec"><tr><th>field</th><th>extracted</th><th>gold</th><th></th></tr>'
             + "".join(rows) + "</table>")
-
-
-def _rejected_list(r: evaluate.LetterResult) -> str:
-    if not r.record.rejected:
-        return "<p>No rejected values.</p>"
-    items = []
-    for k, rej in enumerate(r.record.rejected):
-        span = r.doc.index.find(rej.quote) if rej.quote else None
-        where = (f'<span class="rej goto" data-k="{k}">found at {span[0]}\u2013{span[1]}</span> '
-                 "(marked in the letter; click to show)" if span else '<b class="nf">not found</b>')
-        items.append(f"<li><s>{_esc(rej.field)} = {_esc(rej.value)}</s> \u2014 {_esc(rej.reason)}"
-                     f"<br>quote: <q>{_esc(rej.quote or '')}</q> \u2014 {where}</li>")
-    return f'<ul class="rejected">{"".join(items)}</ul>'
 
 
 def _letter(r: evaluate.LetterResult, n: int) -> str:
@@ -209,20 +118,13 @@ def _letter(r: evaluate.LetterResult, n: int) -> str:
         return f'<section>{head}<p class="err">Error: {_esc(r.error)}</p></section>'
     problems = "".join(f"<li>{_esc(p['field'])}: {_esc(p['problem'])}</li>"
                        for p in s["grounding_problems"])
-    side = ("<h3>Rejected</h3>" + _rejected_list(r)
+    side = ("<h3>Rejected</h3>" + highlight.rejected_list(r.record, r.doc)
             + (f'<h3>Grounding problems</h3><ul class="err">{problems}</ul>' if problems else "")
             + "".join(f'<p class="warn">warning: {_esc(w)}</p>' for w in r.record.warnings)
             + "<h3>Record vs gold</h3>" + _record_table(s))
-    letter = highlight(r.doc.text, _marks(r))
-    return (f'<section>{head}<div class="pair"><pre class="letter">{letter}</pre>'
+    letter = highlight.letter_html(r.record, r.doc)
+    return (f'<section>{head}<div class="pair">{letter}'
             f'<div class="side">{side}</div></div></section>')
-
-
-def _legend() -> str:
-    keys = [f'<span class="key" style="background:{colour(f)}">{_esc(f)}</span>'
-            for f in evaluate.FIELDS if f != "items"]
-    return ('<div class="legend">' + "".join(keys)
-            + '<span class="key rej">rejected quote</span></div>')
 
 
 def _summary_table(data: dict) -> str:
@@ -240,49 +142,35 @@ def html_page(e: evaluate.Evaluation, data: dict) -> str:
                     for n, r in enumerate(e.letters))
     title = f"imr-extract eval: {data['backend']} / {data['model'] or 'no model'}"
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}'
-            f"</title><style>{CSS}</style></head><body><h1>{_esc(title)}</h1>"
+            f"</title><style>{highlight.CSS}{CSS}</style></head><body><h1>{_esc(title)}</h1>"
             f'<p class="stats">{o["letters"]} letters \u00b7 P {_num(o["precision"])} \u00b7 '
             f'R {_num(o["recall"])} \u00b7 F1 {_num(o["f1"])} \u00b7 grounding '
             f'{_num(o["grounding_rate"])} \u00b7 rejected {o["rejected"]} \u00b7 errors '
             f'{o["errors"]} \u00b7 fixtures {_esc(data["fixtures"])}</p>'
-            f"{_legend()}{_summary_table(data)}<details><summary>Letters</summary><ol>{index}"
+            f"{highlight.legend()}{_summary_table(data)}<details><summary>Letters</summary><ol>{index}"
             f"</ol></details>" + "".join(_letter(r, n) for n, r in enumerate(e.letters))
-            + f"<script>{JS}</script></body></html>")
+            + f"<script>{highlight.JS}{JS}</script></body></html>")
 
 
+# Letter and record side by side, each as long as it is: the page scrolls, nothing inside
+# it does (the review page at 1280 px, issue 14). Narrow windows stack them.
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1em;color:#222}
 h2{margin-top:2em;border-top:2px solid #888;padding-top:.5em;font-size:1.1em}
-.stats{color:#555}.legend{position:sticky;top:0;background:#fff;padding:.4em 0;z-index:2;
-border-bottom:1px solid #ccc}.key{display:inline-block;padding:1px 5px;margin:2px;
-border-radius:3px;font-size:12px}
-.pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1em}
-pre.letter{white-space:pre-wrap;font:12px/1.45 ui-monospace,monospace;background:#fafafa;
-border:1px solid #ddd;padding:.6em;margin:0;max-height:80vh;overflow:auto}
-.ev{border-radius:2px;cursor:help}.rej{outline:2px dashed #d00;background:#fdd}
-.ev.focus{outline:3px solid #000}.goto{cursor:pointer}.ff{color:#999;font-style:italic}
-.side{max-height:80vh;overflow:auto;font-size:12px}
+.stats{color:#555}.legend{position:sticky;top:0;z-index:2}
+.pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1em;align-items:start}
+@media (max-width:800px){.pair{grid-template-columns:minmax(0,1fr)}}
+.side{font-size:12px;min-width:0}
 table.rec{border-collapse:collapse;width:100%}table.rec td,table.rec th{border:1px solid #ddd;
 padding:2px 4px;vertical-align:top;text-align:left}tr.ok td:last-child{color:#080}
+table.rec td:last-child{white-space:nowrap}
 tr.bad{background:#fee}tr.bad td:last-child{color:#c00;font-weight:bold}
 tr[data-p]:hover{background:#eef;cursor:pointer}
-.v{max-height:6em;overflow:auto;white-space:pre-wrap;word-break:break-word}
-.sw{display:inline-block;width:.8em;height:.8em;margin-right:4px;border:1px solid #999}
-ul.rejected li{color:#c00;margin-bottom:.4em}.nf{color:#c00}.err{color:#c00}.warn{color:#a60}
+.v{white-space:pre-wrap;overflow-wrap:anywhere}
 table.scores td,table.scores th{padding:1px 6px;text-align:right}
 """
 
-# Hovering or clicking a row of the record table outlines that value's evidence spans.
 JS = """
-function spans(sec,p){if(!p)return[];return Array.from(sec.querySelectorAll('.ev')).filter(
- s=>s.dataset.f.split(' ').some(f=>f===p||f.startsWith(p+'[')||f.startsWith(p+'.')));}
-document.querySelectorAll('tr[data-p]').forEach(tr=>{const sec=tr.closest('section');
- const on=v=>spans(sec,tr.dataset.p).forEach(s=>s.classList.toggle('focus',v));
- tr.addEventListener('mouseenter',()=>on(true));tr.addEventListener('mouseleave',()=>on(false));
- tr.addEventListener('click',()=>{const s=spans(sec,tr.dataset.p)[0];
-  if(s)s.scrollIntoView({block:'center',behavior:'smooth'});});});
-document.querySelectorAll('.goto').forEach(g=>g.addEventListener('click',()=>{
- const s=g.closest('section').querySelector('[data-r~="'+g.dataset.k+'"]');
- if(s)s.scrollIntoView({block:'center',behavior:'smooth'});}));
+wire(document);
 document.body.dataset.ready='1';
 """

@@ -16,7 +16,7 @@ import copy
 import re
 
 from extractor.core.ingest import Document
-from extractor.backends.rules import LANDMARK
+from extractor.backends.rules import headings
 from extractor.core.lexicon import ITEM_LABELS
 from extractor.core.schema import FIELDS
 from extractor.core.verify import is_letter_text
@@ -49,7 +49,7 @@ def segments(doc: Document) -> tuple[list[str], list[str]]:
     """(short, long) candidate pieces of the letter, in first-seen order."""
     norm = doc.index.norm
     lines = [_clean(line) for line in doc.text.splitlines()]
-    blocks = _between_markers(norm)
+    blocks = _between_markers(doc)
     sentences = [s for block in blocks for s in _SENTENCE_END.split(block)]
     short, long = _Pool(doc, ".:"), _Pool(doc)
     for piece in [*lines, *blocks, *sentences]:
@@ -100,12 +100,12 @@ def _clean(line: str) -> str:
     return canonical(line)
 
 
-def _between_markers(norm: str) -> list[str]:
+def _between_markers(doc: Document) -> list[str]:
     """The normalized text cut at section headings, labels and item headings."""
+    norm = doc.index.norm
     cuts = {0, len(norm)}
-    for rx in (LANDMARK, _ITEM_HEADING):
-        for m in rx.finditer(norm):
-            cuts.update((m.start(), m.end()))
+    for m in headings(doc) + list(_ITEM_HEADING.finditer(norm)):
+        cuts.update((m.start(), m.end()))
     for _, start, end in ITEM_LABELS.find(norm, 0, len(norm)):
         cuts.update((start, end))
     bounds = sorted(cuts)
