@@ -18,10 +18,12 @@ from click_default_group import DefaultGroup
 from extractor import __version__
 from extractor.batch import group as commit_group  # two constants, no imports
 from extractor.config import DEFAULT_MAX_BYTES, Config
+from extractor.privacy import redact
 from extractor.errors import (
     BaselineError,
     ImrError,
     IngestError,
+    Interrupted,
     ModelError,
     StoreError,
     UsageError,
@@ -43,7 +45,7 @@ def exit_code(error: ImrError) -> int:
 
 
 def _error(message: str) -> None:
-    click.echo(f"imr-extract: error: {message}", err=True)
+    click.echo(f"imr-extract: error: {redact(message)}", err=True)
 
 
 def _fail(error: ImrError):
@@ -87,6 +89,12 @@ def model_options(fn):
                      help="Also store each request (it contains the letter) in the call cache."),
         click.option("--max-attempts", type=click.IntRange(1, 10), default=3, show_default=True,
                      help="Model attempts per letter (re-asks with the verifier's errors)."),
+        click.option("--timeout", type=click.FloatRange(min=1), default=900, show_default=True,
+                     help="Seconds the model may take for one letter, every request, "
+                     "attempt and retry included; each request gets the time left."),
+        click.option("--strict", is_flag=True,
+                     help="A model failure fails the letter (exit 1). Without it, hybrid "
+                     "falls back to the rules' record with a warning naming the failure."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -100,14 +108,16 @@ max_bytes_option = click.option(
 
 
 def config_from(backend, model, base_url, mode, grounded, cache_path, no_cache, offline,
-                log_requests=False, max_attempts=3, max_bytes=DEFAULT_MAX_BYTES) -> Config:
+                log_requests=False, max_attempts=3, timeout=900.0, strict=False,
+                max_bytes=DEFAULT_MAX_BYTES) -> Config:
     if backend is None:
         backend = "hybrid" if model else "rules"
     if backend != "rules" and not model:
         raise click.UsageError(f"--backend {backend} needs --model (or IMR_EXTRACT_MODEL)")
     return Config(backend=backend, model=model, base_url=base_url, mode=mode, grounded=grounded,
                   cache_path=cache_path, use_cache=not no_cache, offline=offline,
-                  max_attempts=max_attempts, max_bytes=max_bytes,
+                  max_attempts=max_attempts, timeout=timeout, strict=strict,
+                  max_bytes=max_bytes,
                   extra={"log_requests": True} if log_requests else {})
 
 
@@ -292,7 +302,7 @@ def _eval_run(fixtures: Path, config: Config, pattern: str = "*"):
     progress = None
     if config.backend != "rules":  # model runs are slow: show each letter as it finishes
         def progress(r):
-            click.echo(f"eval: {r.name}: {r.error or 'ok'} ({r.seconds:.1f}s)", err=True)
+            click.echo(redact(f"eval: {r.name}: {r.error or 'ok'} ({r.seconds:.1f}s)"), err=True)
     evaluation = evaluate.run(fixtures, config, progress, pattern)
     failed = [r for r in evaluation.letters if r.error]
     if len(failed) == len(evaluation.letters):
@@ -339,14 +349,18 @@ def _command_line() -> str:
 @click.option("--concurrency", type=click.IntRange(1, 512), default=None,
               help="Model calls at once for llm/hybrid [default: 4]; worker processes for "
               "rules [default: one per core].")
+@click.option("--letter-timeout", type=click.FloatRange(min=0.1), default=60, show_default=True,
+              help="Seconds one letter may take (for llm/hybrid: on top of --timeout); a "
+              "letter past it is recorded as failed, timed out, and the batch goes on.")
 @click.option("--commit-letters", type=click.IntRange(1, 100_000),
-              default=commit_group.COMMIT_LETTERS, show_default=True, help="Letters written per transaction, at most: a kill "
-              "loses at most this group (redone on resume).")
+              default=commit_group.COMMIT_LETTERS, show_default=True,
+              help="Letters written per transaction, at most: a kill loses at most this "
+              "group (redone on resume).")
 @click.option("--commit-seconds", type=click.FloatRange(0, 3600),
-              default=commit_group.COMMIT_SECONDS, show_default=True, help="Seconds a finished letter waits, at most, before "
-              "its group is written.")
-def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, commit_letters: int,
-          commit_seconds: float, **model_args) -> None:
+              default=commit_group.COMMIT_SECONDS, show_default=True,
+              help="Seconds a finished letter waits, at most, before its group is written.")
+def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, letter_timeout: float,
+          commit_letters: int, commit_seconds: float, **model_args) -> None:
     """Extract every letter in PATHS (files, folders searched recursively, globs of
     .txt .md .html .pdf) into a SQLite database, a group of letters per transaction.
 
@@ -361,11 +375,12 @@ def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, commit_
     try:
         from extractor.batch import run as batch_  # a second of imports: Ctrl-C may come
 
-        summary = batch_.run(paths, db_path, config, concurrency,
+        summary = batch_.run(paths, db_path, config, concurrency, letter_timeout=letter_timeout,
                              group=commit_group.Limits(commit_letters, commit_seconds))
     except ImrError as e:
         _fail(e)
-    except KeyboardInterrupt:  # while the batch starts or ends, outside its Ctrl-C handling
+    except (KeyboardInterrupt, Interrupted):  # while the batch starts or ends, outside its
+        # own Ctrl-C handling
         _error(f"interrupted: letters finished so far are saved in {db_path}; run the same "
                "command again to resume")
         sys.exit(EXIT_INTERRUPTED)
@@ -392,7 +407,7 @@ def export(db_path: str, fmt: str, output) -> None:
     from extractor.batch import store
 
     try:
-        with store.Store(db_path) as db:
+        with store.Store(db_path, readonly=True) as db:
             (store.export_csv if fmt == "csv" else store.export_jsonl)(db, output)
     except ImrError as e:
         _fail(e)

@@ -22,5 +22,8 @@ class Config:
     offline: bool = False
     max_attempts: int = 3
     max_tokens: int = 20000          # per-letter budget over all attempts
+    timeout: float = 900.0           # seconds per letter for the model, every attempt and retry
+    strict: bool = False             # a model failure fails the letter (else: reported, hybrid
+                                     # falls back to the rules' record)
     max_bytes: int = DEFAULT_MAX_BYTES  # largest file read; also bounds the decoded text
     extra: dict = field(default_factory=dict)

@@ -32,3 +32,9 @@ class BaselineError(ImrError):
 class UsageError(ImrError):
     """Options that do not fit together, or a missing default the user must give."""
 
+
+
+class Interrupted(BaseException):
+    """Ctrl-C, raised by the SIGINT handler `extractor.__main__` installs first thing. Not
+    an Exception, so no `except Exception` swallows it; not a KeyboardInterrupt, which
+    click would turn into "Aborted!" and exit code 1. The entry point makes it exit 130."""

@@ -17,7 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FakeServer:
     def __init__(self, steps: list, owned_by: str = "vllm", model: str = "fake-model"):
-        self.steps = list(steps)     # str (reply text) | int (HTTP status) | dict (full reply)
+        # str (reply text) | int (HTTP status) | (status, error body) | dict (full reply)
+        self.steps = list(steps)
         self.owned_by = owned_by
         self.model = model
         self.requests: list[dict] = []
@@ -45,6 +46,8 @@ class FakeServer:
         step = self.steps.pop(0) if self.steps else 500
         if isinstance(step, int):
             return step, {"error": {"message": f"scripted status {step}", "type": "fake"}}
+        if isinstance(step, tuple):
+            return step
         if isinstance(step, dict):
             text, finish = step["content"], step.get("finish_reason", "stop")
         else:

@@ -28,11 +28,18 @@ ENTRY = {"model": "m", "server": "local", "mode": "json_object", "prompt_version
 
 
 @pytest.mark.parametrize("a,b", [
-    ("http://127.0.0.1:8080/v1", "http://localhost:51234/v1/"),
-    ("http://[::1]:9000/v1", "http://127.0.0.1:1/v1"),
+    ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8081/v1"),
+    ("http://localhost:8080/v1", "http://127.0.0.1:8080/v1"),
+    ("http://[::1]:9000/v1", "http://[::1]:9001/v1"),
 ])
-def test_local_servers_share_one_identity_whatever_the_port(a, b):
-    assert cache.server_id(a) == cache.server_id(b) == "local"
+def test_servers_on_one_machine_are_told_apart_by_host_and_port(a, b):
+    assert cache.server_id(a) != cache.server_id(b)
+
+
+def test_server_identity_has_no_credentials_and_ignores_case_and_slashes():
+    assert cache.server_id("http://user:secret@127.0.0.1:8080/v1/") == "http://127.0.0.1:8080/v1"
+    assert cache.server_id("http://[::1]:9000/v1") == "http://[::1]:9000/v1"
+    assert cache.server_id("https://API.example.com:443/v1") == "https://api.example.com/v1"
 
 
 def test_remote_servers_are_told_apart():

@@ -154,14 +154,15 @@ def test_second_identical_run_is_served_from_the_cache(tmp_path):
     assert second.usage.prompt_tokens == first.usage.prompt_tokens
 
 
-def test_cache_key_ignores_the_local_port_but_not_the_model(tmp_path):
+def test_two_local_servers_never_share_answers_and_nor_do_two_models(tmp_path):
     doc = ingest.load(L004)
     with FakeServer([json.dumps(good_answer())]) as one:
-        extract_document(doc, config(one, tmp_path))
-    with FakeServer([json.dumps(good_answer())]) as other:  # another free port
-        assert extract_document(doc, config(other, tmp_path)).usage.cached
+        assert not extract_document(doc, config(one, tmp_path)).usage.cached
+        assert extract_document(doc, config(one, tmp_path)).usage.cached
+    with FakeServer([json.dumps(good_answer())] * 2) as other:  # another port: another model
+        assert not extract_document(doc, config(other, tmp_path)).usage.cached
         extract_document(doc, config(other, tmp_path, model="other-model"))
-    assert len(other.requests) == 1
+    assert len(one.requests) == 1 and len(other.requests) == 2
 
 
 def test_no_cache_always_calls(tmp_path):

@@ -45,11 +45,6 @@ def server():
         yield s
 
 
-def dead_url() -> str:
-    """A local URL nobody listens on: same cache identity ("local"), but any call fails."""
-    return f"http://127.0.0.1:{localmodel.free_port()}/v1"
-
-
 def assert_nothing_unverified(doc, record) -> None:
     grounded, emitted, problems = evaluate.grounding(doc, record)
     assert grounded == emitted, problems
@@ -71,7 +66,8 @@ def test_llm_backend_on_llama_cpp_then_replay_without_a_server(server, tmp_path)
     assert_nothing_unverified(doc, record)
 
     row = next(cache.Cache(db).db["calls"].rows)
-    assert row["mode"] == "json_object" and row["server"] == "local"  # probed: llama.cpp
+    assert row["mode"] == "json_object"  # probed: llama.cpp
+    assert row["server"] == cache.server_id(server.base_url)  # host and port
     replies = json.loads(row["replies"])
     assert len(replies) == record.usage.attempts
     # The inventions are counted: every claim of the chosen reply is either emitted
@@ -81,7 +77,8 @@ def test_llm_backend_on_llama_cpp_then_replay_without_a_server(server, tmp_path)
     assert len(record.rejected) >= len(failing)
     assert {c.field for c in failing} <= {r.field for r in record.rejected}
 
-    again = extract_document(doc, Config(base_url=dead_url(), **cfg))
+    # offline with no server named: replayed from the recording, the server is not asked
+    again = extract_document(doc, Config(base_url=None, offline=True, **cfg))
     assert again.usage.cached
     assert again.model_dump(exclude={"usage"}) == record.model_dump(exclude={"usage"})
 
@@ -90,14 +87,14 @@ def test_cli_hybrid_grounded_on_llama_cpp(server, tmp_path):
     db = str(tmp_path / "calls.db")
     env = {**os.environ, "IMR_EXTRACT_CALL_MAX_TOKENS": "200"}
 
-    def cli(url: str):
+    def cli(*server: str):
         return subprocess.run(
             [sys.executable, "-c", "from extractor.cli import main; main()", "extract",
              "--backend", "hybrid", "--grounded", "--model", localmodel.ALIAS,
-             "--base-url", url, "--cache", db, "--max-attempts", "1", str(L002)],
+             *server, "--cache", db, "--max-attempts", "1", str(L002)],
             capture_output=True, text=True, timeout=600, env=env)
 
-    first = cli(server.base_url)
+    first = cli("--base-url", server.base_url)
     assert first.returncode == 0, first.stderr
     record = json.loads(first.stdout)
     assert record["extractor"]["backend"] == "hybrid" and record["usage"]["attempts"] == 1
@@ -111,6 +108,6 @@ def test_cli_hybrid_grounded_on_llama_cpp(server, tmp_path):
     assert record["items"][0]["rationale"] == rules["items"][0]["rationale"]
     assert record["patient"]["date_of_injury"] == rules["patient"]["date_of_injury"]
 
-    second = cli(dead_url())  # served from the cache: no server needed
+    second = cli("--offline")  # served from the cache: no server needed
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout)["usage"]["cached"] is True

@@ -2,23 +2,26 @@
 
 The main process finds the files, reads and hashes them, skips those already
 done with the same configuration, and is the only writer. Extraction runs
-elsewhere, and finished letters are written a group at a time, one transaction
-per group (every --commit-letters letters or --commit-seconds, see group.py):
-  rules        a process pool, one worker per core (the work is CPU bound)
-  llm, hybrid  a pool of --concurrency threads (model calls are I/O bound)
+elsewhere (`pool.py`), and finished letters are written a group at a time, one
+transaction per group (every --commit-letters letters or --commit-seconds, see
+group.py):
+  rules        worker processes, one per core (the work is CPU bound)
+  llm, hybrid  --concurrency threads (model calls are I/O bound)
+A letter that takes longer than --letter-timeout, or whose worker dies, is
+recorded as failed and the batch goes on.
 
 A re-run skips what is done (key: sha256 + configuration fingerprint) and
 retries what failed. Ctrl-C (or SIGTERM) stops at once: finished letters are
-committed, letters in flight are dropped and redone next time. A kill loses at
-most the group not yet written, redone next time.
+already committed, letters in flight are dropped and redone next time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import glob
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import signal
@@ -27,14 +30,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    BrokenExecutor,
-    Executor,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-    wait,
-)
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -52,33 +47,34 @@ from rich.progress import (
 from rich.text import Text
 
 from extractor.core import ingest
-from extractor.batch import store
+from extractor.batch import pool, store
 from extractor.batch.group import Group, Limits
-from extractor.core.ingest import IngestError
+from extractor.errors import ImrError, IngestError, UsageError
+from extractor.privacy import redact
 from extractor.config import Config
-from extractor.errors import UsageError
 from extractor.pipeline import extract_document
 from extractor.batch.store import Letter, Store, StoreError
 
 SUFFIXES = frozenset(ingest.SUPPORTED)
 DEFAULT_MODEL_CONCURRENCY = 4
+LETTER_TIMEOUT = 60.0  # seconds per letter besides the model's own --timeout
 RULES_CHUNK = 8  # letters per process-pool task: amortizes the pickling round trip
 _GLOB = re.compile(r"[*?\[]")
 
 
 # -- finding files ----------------------------------------------------------
 def discover(paths: list[str] | tuple[str, ...]) -> list[str]:
-    """Files to process, in order, each once. A folder is searched recursively and
-    a glob expanded, keeping supported letter files; a path named explicitly is
-    kept whatever it is, so a missing or odd one is reported, not ignored. A glob
+    """Files to process, resolved, in order, each once. A folder is searched
+    recursively and a glob expanded, keeping supported letter files; a path named
+    explicitly is kept whatever it is, so a missing or odd one is reported. A glob
     that matches no letter file is a usage error, and so is finding no file at all."""
     found, seen = [], set()
     for arg in paths:
         for path in _expand(arg):
-            real = os.path.realpath(path)
+            real = os.path.realpath(path)  # stored resolved: ./x.txt and x.txt are one letter
             if real not in seen:
                 seen.add(real)
-                found.append(path)
+                found.append(real)
     if not found:
         raise UsageError("no letter files (" + " ".join(sorted(SUFFIXES)) + ") found in "
                          + " ".join(paths))
@@ -148,19 +144,16 @@ def extract_one(task: Task, config: Config) -> Outcome:
                    bool(record.warnings))
 
 
-def extract_chunk(tasks: list[Task], config: Config) -> list[Outcome]:
-    return [extract_one(task, config) for task in tasks]
-
-
 def _format_of(path: str) -> str:
     return ingest.SUPPORTED.get(Path(path).suffix.lower(), "text")
 
 
 def _one_line(path: str, e: Exception) -> str:
-    if isinstance(e, IngestError):
-        return str(e)
-    detail = (str(e).strip().splitlines() or [""])[0][:200]
-    return f"{path}: {type(e).__name__}" + (f": {detail}" if detail else "")
+    """What `letters.error` says: our own errors' one line; for anything else only its
+    type (its text may quote the letter). Redacted either way."""
+    if isinstance(e, ImrError):
+        return redact(str(e) if str(e).startswith(path) else f"{path}: {e}")
+    return f"{path}: {type(e).__name__}"
 
 
 # -- the run ----------------------------------------------------------------
@@ -207,40 +200,54 @@ def fingerprint(info: dict) -> str:
 
 
 def run(paths, db_path: str, config: Config, concurrency: int | None = None,
-        progress: bool | None = None, group: Limits | None = None) -> Summary:
+        progress: bool | None = None, letter_timeout: float = LETTER_TIMEOUT,
+        group: Limits | None = None) -> Summary:
     """Extract every letter under `paths` into the database at `db_path`."""
+    # A letter whose model call failed is `failed`, not done with the rules' part only,
+    # so the next run asks again.
+    config = dataclasses.replace(config, strict=True)
+    rules = config.backend == "rules"
     if concurrency is None:
-        rules = config.backend == "rules"
         concurrency = (os.cpu_count() or 1) if rules else DEFAULT_MODEL_CONCURRENCY
+    limit = letter_timeout + (0 if rules else config.timeout)
     files = discover(paths)  # before the database: a usage error creates nothing
     try:
         with Store(db_path) as db, _Stop() as stop:
-            return _run(paths, files, db, config, concurrency, progress, stop, group or Limits())
+            return _run(paths, files, db, config, concurrency, progress, stop, limit,
+                        group or Limits())
     except sqlite3.Error as e:  # disk full, locked for a minute...: finished letters are kept
         raise StoreError(f"{db_path}: {e}") from None
 
 
 def _run(paths, files: list[str], db: Store, config: Config, concurrency: int,
-         progress: bool | None, stop: _Stop, limits: Limits) -> Summary:
+         progress: bool | None, stop: _Stop, limit: float, limits: Limits) -> Summary:
     started = time.perf_counter()
     info = extractor_info(config)
     summary = Summary(letters=len(files))
     run_id = db.start_run(**info, fingerprint=fingerprint(info), concurrency=concurrency,
                           paths=json.dumps(list(paths)), letters=len(files))
     bar = _Bar(len(files), sys.stderr.isatty() if progress is None else progress)
+    job = _Job(db, config, fingerprint(info), run_id, summary, bar, stop, limit, Group(limits))
     try:
         with bar:
             try:
-                _Job(db, config, fingerprint(info), run_id, summary, bar, stop,
-                     Group(limits)).run(files, concurrency)
+                job.run(files, concurrency)
             finally:
                 bar.erase = stop.signum is not None  # a stopped bar would be a stale line
-    finally:
-        summary.interrupted = stop.signum is not None
-        summary.seconds = time.perf_counter() - started
-        db.finish_run(run_id, status="interrupted" if summary.interrupted else "finished",
-                      **summary.counts())
+    except BaseException:  # a full disk, a lost database...: the run says it failed
+        with contextlib.suppress(sqlite3.Error):  # if the disk lets us
+            _end(db, run_id, summary, stop, started, "failed")
+        raise
+    _end(db, run_id, summary, stop, started, "finished")
     return summary
+
+
+def _end(db: Store, run_id: int, summary: Summary, stop: _Stop, started: float,
+         status: str) -> None:
+    summary.interrupted = stop.signum is not None
+    summary.seconds = time.perf_counter() - started
+    db.finish_run(run_id, status="interrupted" if summary.interrupted else status,
+                  **summary.counts())
 
 
 @dataclass
@@ -252,50 +259,41 @@ class _Job:
     summary: Summary
     bar: _Bar
     stop: _Stop
+    letter_timeout: float
     group: Group
 
     def run(self, files: list[str], workers: int) -> None:
         rules = self.config.backend == "rules"
-        chunk, window = (RULES_CHUNK, workers * 3) if rules else (1, workers * 2)
+        chunk = RULES_CHUNK if rules else 1
         tasks = self._pending(files)
-        pool, inflight = _executor(rules, workers), {}
+        kind = pool.Processes if rules else pool.Threads
+        workers_ = kind(workers, extract_one, (self.config,), self.letter_timeout)
         try:
             while not self.stop.signum:
-                while len(inflight) < window and not self.stop.signum:
-                    batch = list(islice(tasks, chunk))
-                    if not batch:
-                        break
-                    try:
-                        future = pool.submit(extract_chunk, batch, self.config)
-                    except BrokenExecutor:  # a worker died earlier: carry on with a new pool
-                        _discard(pool)
-                        pool = _executor(rules, workers)
-                        future = pool.submit(extract_chunk, batch, self.config)
-                    inflight[future] = batch
-                if not inflight:
+                self._feed(workers_, tasks, chunk)
+                if not workers_.pending():
                     break
-                finished, _ = wait(inflight, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    for outcome in _results(future, inflight.pop(future)):
-                        self._write(outcome)
+                results = workers_.collect(timeout=0.25)
+                self._feed(workers_, tasks, chunk)  # before the writes: no worker waits for them
+                for task, result in results:
+                    self._write(_failed(task, result.reason) if isinstance(result, pool.Failed)
+                                else result)
                 self._write_group(due_only=True)  # a slow trickle is written too
-                if not finished and _stuck(pool):
-                    # A broken pool that never settles its futures: fail what is
-                    # in flight (redone next run) and go on with a new pool.
-                    for future in list(inflight):
-                        for outcome in _died(inflight.pop(future)):
-                            self._write(outcome)
-                    _discard(pool)
-                    pool = _executor(rules, workers)
-        finally:
-            # On a stop, drop queued work; letters in flight are redone next run.
-            # Worker processes finish their chunk (milliseconds) and exit with us;
-            # model calls in flight are not awaited.
-            if getattr(pool, "_broken", False):
-                _discard(pool)
-            else:
-                pool.shutdown(wait=rules or not self.stop.signum, cancel_futures=True)
-            self._write_group()  # finished letters are kept, also on a stop
+        except BaseException:
+            workers_.close(now=True)
+            with contextlib.suppress(sqlite3.Error):  # finished letters kept, if the disk lets us
+                self._write_group()
+            raise
+        # On a stop, letters in flight are dropped and redone next run.
+        workers_.close(now=bool(self.stop.signum))
+        self._write_group()  # finished letters are kept, also on a stop
+
+    def _feed(self, workers, tasks: Iterator[Task], chunk: int) -> None:
+        while workers.free() > 0 and not self.stop.signum:
+            batch = list(islice(tasks, chunk))
+            if not batch:
+                return
+            workers.submit(batch)
 
     def _pending(self, files: list[str]) -> Iterator[Task]:
         """Read and hash each file; yield those still to do. Runs lazily, so a
@@ -349,107 +347,10 @@ class _Job:
         self.bar.advance(self.summary.failed)
 
 
-def _results(future, tasks: list[Task]) -> list[Outcome]:
-    try:
-        return future.result()
-    except BrokenExecutor:
-        return _died(tasks)
-
-
-def _died(tasks: list[Task]) -> list[Outcome]:
-    """A worker process died (crash, out of memory), which fails every letter in
-    flight. They are retried by the next run; the batch goes on."""
-    error = "worker process died while this letter was in flight; re-run to retry"
-    return [Outcome(Letter(t.path, t.sha256, _format_of(t.path), len(t.data), "failed",
-                           f"{t.path}: {error}")) for t in tasks]
-
-
-_BROKEN_GRACE = 5.0  # seconds a broken pool gets to fail its own futures
-
-
-def _stuck(pool: Executor) -> bool:
-    """True once a pool has had a dead worker for longer than the grace period.
-    (A worker killed while writing its result leaves the pool's reader thread
-    waiting for the rest of the message: the pool never notices by itself.)"""
-    processes = (getattr(pool, "_processes", None) or {}).values()
-    if not (getattr(pool, "_broken", False) or any(p.exitcode is not None for p in processes)):
-        return False
-    since = getattr(pool, "_imr_broken_since", None)
-    if since is None:
-        pool._imr_broken_since = since = time.monotonic()
-    return time.monotonic() - since > _BROKEN_GRACE
-
-
-def _discard(pool: Executor) -> None:
-    """Let a broken process pool go. Its surviving workers are killed first: the
-    one that died may have held the task queue's lock, leaving the others blocked
-    for ever, and the interpreter would wait for them at exit. (Python 3.11 has no
-    public call for this; `_processes` is the pool's own table of workers.)"""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.kill()
-        process.join(1)
-    # With every writer gone, closing our own end of the result pipe gives a
-    # reader thread stuck on a half-written result EOF, so it can end.
-    result_queue = getattr(pool, "_result_queue", None)
-    if result_queue is not None:
-        result_queue._writer.close()
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
-# -- workers ------------------------------------------------------------------
-def _executor(rules: bool, workers: int) -> Executor:
-    if not rules:
-        return ThreadPoolExecutor(workers, thread_name_prefix="imr-extract")
-    # forkserver: workers start from a clean, thread-free process with the
-    # extractor already imported (plain fork is unsafe once threads exist).
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["extractor.batch.run"])
-    _start_forkserver()
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                               initargs=(os.getpid(),))
-
-
-def _start_forkserver() -> None:
-    """Start the fork server with Ctrl-C ignored, which it keeps across exec and hands
-    to every worker: a Ctrl-C while it imports the extractor would otherwise kill it
-    with a traceback and break the pool. (Ctrl-C is the main process's business.)"""
-    from multiprocessing import forkserver
-
-    if threading.current_thread() is not threading.main_thread():
-        forkserver.ensure_running()
-        return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGINT, old)
-
-
-def _init_worker(main_pid: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
-    threading.Thread(target=_exit_when_orphaned, args=(main_pid,), daemon=True).start()
-
-
-def _exit_when_orphaned(main_pid: int) -> None:
-    """A SIGKILLed batch cannot stop its workers, so they watch for it. (Their
-    parent is the fork server, which itself waits for them: no help there.)"""
-    while not _gone(main_pid):
-        time.sleep(0.5)
-    os._exit(0)
-
-
-def _gone(pid: int) -> bool:
-    try:  # a killed process stays a zombie until reaped: that counts as gone
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[0]
-        return state in ("Z", "X")
-    except FileNotFoundError:
-        return True
-    except OSError:  # no /proc here
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
+def _failed(task: Task, reason: str) -> Outcome:
+    """A letter that timed out or whose worker died: failed, retried by the next run."""
+    return Outcome(Letter(task.path, task.sha256, _format_of(task.path), len(task.data),
+                          "failed", f"{task.path}: {reason}"))
 
 
 class _Stop:

@@ -31,8 +31,6 @@ once released, is never edited: later changes are new migrations.
 
 from __future__ import annotations
 
-from extractor.errors import StoreError
-
 import csv
 import json
 import re
@@ -47,9 +45,12 @@ from typing import IO, Self
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from extractor.batch.runlock import RunLock
 from extractor.batch.specialty_names import canonical
 from extractor.core.fields import BOOL, DATE, INT, TEXT, WORD
 from extractor.core.schema import FIELDS, Record, record_json
+from extractor.errors import StoreError
+from extractor.privacy import private_file
 
 BUSY_TIMEOUT_S = 60  # another batch's transaction is a few ms; a migration a few seconds
 
@@ -293,25 +294,64 @@ class Letter:
 
 # -- the store ------------------------------------------------------------
 class Store:
-    """An open results database. Only the process's main thread writes to it."""
+    """An open results database. Only the process's main thread writes to it.
 
-    def __init__(self, path: str | Path, version: int = SCHEMA_VERSION):
+    `readonly`: for reading only (export): opened read-only, so a shared results file
+    without write access (or in a read-only folder) works. Only a file written by an
+    older imr-extract is opened for writing, to be upgraded first."""
+
+    def __init__(self, path: str | Path, version: int = SCHEMA_VERSION, readonly: bool = False):
         self.path = str(path)
+        self.run_lock: RunLock | None = None
+        self._fts = None  # the full-text statements, once opened for writing
         if Path(self.path).is_dir():
             raise StoreError(f"{self.path}: is a directory, not a database file")
+        if readonly and self._connect(self._open_readonly, self._check_current):
+            return
+        self._connect(self._open, lambda: self._prepare(version))
+
+    def _connect(self, opener, prepare) -> bool:
         try:
-            self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+            self.conn = opener()
             self.db = Database(self.conn, execute_plugins=False)
-        except sqlite3.Error as e:
+        except (sqlite3.Error, OSError) as e:
             raise StoreError(f"{self.path}: cannot open: {e}") from None
         try:
-            self._prepare(version)
+            if prepare() is False:
+                self.conn.close()
+                return False
+            return True
         except sqlite3.DatabaseError as e:
             self.conn.close()
             raise StoreError(f"{self.path}: cannot use as a results database: {e}") from None
         except BaseException:
             self.conn.close()
             raise
+
+    def _check_current(self) -> bool:
+        """Read-only use: the file must not be newer; False if it is older (to upgrade)."""
+        self._check_known()
+        return not MIGRATIONS.pending(self.db)
+
+    def _open(self) -> sqlite3.Connection:
+        private_file(self.path)  # medical records: 0600, and SQLite gives -wal/-shm the same
+        return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        uri = Path(self.path).resolve().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            conn.execute("select count(*) from sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            # A WAL database in a folder we cannot write: SQLite cannot create the -shm
+            # file it reads through. With no -wal file left over (the last batch closed
+            # cleanly) the database file is the whole truth, so read it as immutable.
+            conn.close()
+            wal = Path(f"{self.path}-wal")
+            if wal.exists() and wal.stat().st_size:
+                raise
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True)
 
     def _prepare(self, version: int) -> None:
         self.db.enable_wal()
@@ -348,6 +388,8 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+        if self.run_lock:
+            self.run_lock.close()
 
     def __enter__(self) -> Self:
         return self
@@ -363,11 +405,20 @@ class Store:
 
     # -- writing --
     def start_run(self, **fields) -> int:
+        """A new `running` row, held alive by a lock (runlock.py); earlier runs still
+        marked running whose process is gone (killed) are marked `interrupted`."""
         fields = {"started": _now(), "status": "running", **fields}
-        with writing(self.conn) as c:
-            return c.execute(f"insert into runs ({', '.join(fields)}) "
-                             f"values ({', '.join('?' * len(fields))})",
-                             list(fields.values())).lastrowid
+        self.run_lock = self.run_lock or RunLock(self.path)
+        with writing(self.conn) as c:  # insert and lock in one transaction: never seen unlocked
+            run_id = c.execute(f"insert into runs ({', '.join(fields)}) "
+                               f"values ({', '.join('?' * len(fields))})",
+                               list(fields.values())).lastrowid
+            self.run_lock.hold(run_id)
+            running = c.execute("select id from runs where status = 'running' and id != ?",
+                                (run_id,)).fetchall()
+            dead = [(rid,) for (rid,) in running if not self.run_lock.alive(rid)]
+            c.executemany("update runs set status = 'interrupted' where id = ?", dead)
+        return run_id
 
     def finish_run(self, run_id: int, **fields) -> None:
         fields = {"ended": _now(), **fields}
@@ -410,6 +461,10 @@ class Store:
         if letter.sha256 is None:  # unreadable: known by path only
             c.execute("delete from letters where sha256 is null and path = ?", (letter.path,))
             return True
+        # The newest word on a path replaces the failures recorded for it before (the
+        # file was missing, or had other content), so a later success leaves no failure.
+        c.execute("delete from letters where path = ? and status = 'failed' and "
+                  "(sha256 is null or sha256 != ?)", (letter.path, letter.sha256))
         old = c.execute("select status, fingerprint from letters where sha256 = ?",
                         (letter.sha256,)).fetchone()
         if old is None:

@@ -17,7 +17,7 @@ from contextlib import closing
 from pathlib import Path
 
 from extractor.batch.store import ITEM_FIELDS, LETTER_FIELDS
-from extractor.errors import UsageError
+from extractor.errors import Interrupted, UsageError
 from extractor.explore import queries
 
 TABLES = {
@@ -124,7 +124,7 @@ def serve(db_path: str, host: str, port: int, open_browser: bool) -> int:
         old = signal.signal(signal.SIGTERM, _terminated)
         try:
             datasette_serve.main(argv, prog_name="imr-extract browse", standalone_mode=False)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted):
             return 130
         finally:
             signal.signal(signal.SIGTERM, old)

@@ -21,6 +21,7 @@ from extractor.core.ingest import Document
 from extractor.backends.model.client import MODES, ModelError, Request, ask, resolve_mode
 from extractor.core.normalize import canonical
 from extractor.config import Config
+from extractor.privacy import redact
 from extractor.core.schema import FIELDS, Claim, ExtractorInfo, Record, Rejected, Usage
 from extractor.core.verify import check, kind_key, verify
 
@@ -35,6 +36,7 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
+    failure: str | None = None   # why the model gave no complete answer, if it did not
 
 
 # -- backends -----------------------------------------------------------------
@@ -47,7 +49,13 @@ def extract_hybrid(doc: Document, config: Config, rules_claims: list[Claim],
                    rules_warnings: list[str]) -> Record:
     first = verify(doc, rules_claims, ExtractorInfo(backend="rules"))
     wanted = missing_fields(first)
-    out = run(doc, config, wanted) if wanted else Outcome()
+    try:
+        out = run(doc, config, wanted) if wanted else Outcome()
+    except ModelError as e:
+        if config.strict:
+            raise
+        # The model could not be asked at all: the rules' record, saying why.
+        out = Outcome(failure=str(e), warnings=[f"model failed, rules only: {e}"])
     # Rules claims go first: where both verify and disagree, rules win and
     # verify._keep_first names the field in a warning.
     claims = rules_claims + _align_items(doc, rules_claims, out.claims)
@@ -57,7 +65,8 @@ def extract_hybrid(doc: Document, config: Config, rules_claims: list[Claim],
 def _finish(doc, config, backend, claims, out: Outcome, warnings) -> Record:
     info = ExtractorInfo(backend=backend, model=config.model,
                          prompt_version=prompts.load().version)
-    record = verify(doc, claims, info, usage=out.usage, warnings=[*warnings, *out.warnings])
+    warnings = [redact(w) for w in [*warnings, *out.warnings]]  # no credentials, ever
+    record = verify(doc, claims, info, usage=out.usage, warnings=warnings)
     record.rejected += out.rejected
     return record
 
@@ -116,8 +125,11 @@ def run(doc: Document, config: Config, fields: tuple[str, ...]) -> Outcome:
         server_schema = grounded.schema(server_schema, doc)
     params = {"temperature": 0.0, "seed": 0, "max_tokens": _call_max_tokens(config)}
     with _open_cache(config) as store:
-        return _ask_or_replay(doc, config, model_cls, store, messages, server_schema, params,
-                              prompt.version)
+        out = _ask_or_replay(doc, config, model_cls, store, messages, server_schema, params,
+                             prompt.version)
+    if out.failure and config.strict:
+        raise ModelError(f"{doc.path}: {out.failure}")
+    return out
 
 
 def _ask_or_replay(doc, config, model_cls, store, messages, server_schema, params,
@@ -129,20 +141,25 @@ def _ask_or_replay(doc, config, model_cls, store, messages, server_schema, param
                 letter_sha256=doc.sha256, request_hash=cache.digest(messages))
     hit = _lookup(store, config, base)
     if hit is not None:
-        return interpret(doc, model_cls, hit["replies"], cached=True, stopped=hit["note"])
+        out = interpret(doc, model_cls, hit["replies"], cached=True, stopped=hit["note"])
+        if not out.failure or config.offline:  # a failure recorded by an older version
+            return out
     if config.offline:
         raise ModelError(f"{doc.path}: not in the cache and --offline is set "
                          f"(model {config.model}, cache {store.path if store else 'disabled'})")
-    mode = resolve_mode(config.mode, config.base_url, config.api_key)
+    mode = resolve_mode(config.mode, config.base_url, config.api_key, config.timeout)
     req = Request(model=config.model, base_url=config.base_url, api_key=config.api_key,
                   mode=mode, messages=messages, server_schema=server_schema, params=params,
                   max_attempts=config.max_attempts, token_budget=config.max_tokens,
-                  timeout=float(config.extra.get("timeout", 600)),
+                  timeout=config.timeout,
                   transport_tries=int(config.extra.get("transport_tries", 5)))
     ask(req, model_cls, {"doc": doc})
-    if store is not None:
+    out = interpret(doc, model_cls, req.replies, cached=False, stopped=req.stopped)
+    if req.failed:
+        out.failure = out.failure or req.stopped
+    elif store is not None and not out.failure:  # only complete answers are replayed
         store.put(cache.call_key(mode=mode, **base), _entry(req, base, config))
-    return interpret(doc, model_cls, req.replies, cached=False, stopped=req.stopped)
+    return out
 
 
 def _call_max_tokens(config: Config) -> int:
@@ -153,14 +170,14 @@ def _call_max_tokens(config: Config) -> int:
 def _lookup(store: cache.Cache | None, config: Config, base: dict) -> dict | None:
     """A recorded call for this request, trying each mode when the mode is auto.
 
-    Offline with no server given, a recording from a local server also counts:
-    replaying `--model smollm2-135m --offline` needs no made-up URL."""
+    Offline with no server given, a recording from any server counts: replaying
+    `--model smollm2-135m --offline` needs no made-up URL."""
     if store is None:
         return None
     modes = [config.mode] if config.mode in MODES else list(MODES)
     servers = [base["server"]]
     if config.offline and not config.base_url:
-        servers.append("local")
+        servers += store.servers(base["model"], base["letter_sha256"])
     for server in servers:
         for mode in modes:
             hit = store.get(cache.call_key(mode=mode, **{**base, "server": server}))
@@ -220,7 +237,8 @@ def interpret(doc: Document, model_cls, replies: list[dict], cached: bool,
     n, claims, problems = _best_reply(doc, model_cls, replies)
     if not claims and problems:  # nothing usable came back
         reason = "; ".join(problems)
-        out.warnings.append(f"model: no usable reply in {len(replies)} attempt(s): {reason}")
+        out.failure = f"no usable reply in {len(replies)} attempt(s)"
+        out.warnings.append(f"model: {out.failure}: {reason}")
         out.rejected.append(Rejected(field="(model reply)", reason=f"malformed model reply: {reason}"))
         return out
     out.claims = claims

@@ -5,17 +5,18 @@ the raw replies, token counts, latency and number of attempts. The letter text
 is not stored: the row holds hashes of the letter and of the request; the full
 request is stored only on opt-in (`log_requests`), for debugging.
 
-Key: see `call_key`. Two choices keep recorded replays valid on other machines:
-  * the model is the name the user passed (use a stable alias such as
-    `smollm2-135m`, never a file path);
-  * a server on this machine (localhost, 127.0.0.1, ::1) is keyed as "local"
-    whatever its port, because tests and CI start llama.cpp on a free port.
-    A remote server is keyed by scheme, host, port and path.
+Key: see `call_key`. The model is the name the user passed (use a stable alias
+such as `smollm2-135m`, never a file path). The server is its scheme, host, port and
+path, never its credentials: two servers on one machine (two ports) are two servers
+and never share answers. Replaying offline with no `--base-url` accepts a recording
+from any server (see `servers`), so a recording made against a local server on a
+free port replays in CI (older files keyed every local server as "local").
+
+Only complete answers are stored (the caller decides: see backend._ask_or_replay):
+a transport fault or a reply nothing could be read from is never replayed.
 """
 
 from __future__ import annotations
-
-from extractor.errors import CacheError
 
 import hashlib
 import json
@@ -27,11 +28,13 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from extractor.errors import CacheError
+from extractor.privacy import private_file, redact
 
 SCHEMA_VERSION = 1
 KEY_VERSION = 1          # bump when the key's parts change meaning
 DEFAULT_SERVER = "https://api.openai.com/v1"
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def default_path() -> Path:
@@ -45,11 +48,11 @@ def default_path() -> Path:
 def server_id(base_url: str | None) -> str:
     """Normalized server identity for the key (see module docstring)."""
     parts = urlsplit((base_url or DEFAULT_SERVER).strip())
-    host = (parts.hostname or "").lower()
-    if host in LOCAL_HOSTS or host.endswith(".localhost"):
-        return "local"
-    port = f":{parts.port}" if parts.port and parts.port not in (80, 443) else ""
-    return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/')}"
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    port = parts.port if parts.port else DEFAULT_PORTS.get(scheme)
+    port = "" if port == DEFAULT_PORTS.get(scheme) else f":{port}"
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}{port}{parts.path.rstrip('/')}"
 
 
 def digest(data) -> str:
@@ -83,7 +86,8 @@ MIGRATIONS = [_v1]  # MIGRATIONS[i] upgrades the file from version i to i + 1
 class Cache:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_file(self.path)  # it holds model answers about medical records
         # several threads (batch --concurrency) may write: wait for the lock, do not fail
         self.db = sqlite_utils.Database(sqlite3.connect(self.path, timeout=30))
         try:
@@ -125,10 +129,19 @@ class Cache:
 
     def put(self, key: str, entry: dict) -> None:
         row = {**entry, "key": key, "created": time.time(),
-               "replies": json.dumps(entry["replies"], ensure_ascii=False)}
+               "replies": json.dumps(entry["replies"], ensure_ascii=False),
+               "note": redact(entry["note"]) if entry.get("note") else None}
         if row.get("request") is not None:
             row["request"] = json.dumps(row["request"], ensure_ascii=False)
         self.db["calls"].upsert(row, pk="key")
+
+    def servers(self, model: str, letter_sha256: str) -> list[str]:
+        """The servers with a recorded call of `model` for this letter."""
+        if not self.db["calls"].exists():
+            return []
+        return [r[0] for r in self.db.execute(
+            "select distinct server from calls where model = ? and letter_sha256 = ? "
+            "order by server", [model, letter_sha256])]
 
     def stats(self) -> dict:
         calls = self.db["calls"]

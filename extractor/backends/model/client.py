@@ -10,13 +10,26 @@ caller can let the verifier sort the good values from the bad afterwards.
 
 from __future__ import annotations
 
-from extractor.errors import ModelError
-
+import json
 import logging
 import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pydantic
+from instructor.core.exceptions import (
+    IncompleteOutputException,
+    InstructorError,
+    InstructorRetryException,
+    ResponseParsingError,
+    TokenBudgetError,
+)
+from instructor.core.exceptions import ValidationError as InstructorValidationError
+
+from extractor.errors import ModelError
+from extractor.privacy import add_secret, redact
 
 MODES = ("json_object", "json_schema", "tools")
 _INSTRUCTOR_MODE = {"json_object": "JSON", "json_schema": "JSON_SCHEMA", "tools": "TOOLS"}
@@ -30,8 +43,10 @@ _probed: dict[str, str] = {}
 # would print those to stderr, breaking the one-line error rule. Failures are reported
 # through warnings and exceptions instead.
 logging.getLogger("instructor").addHandler(logging.NullHandler())
-
-
+# A reply that came back but could not be read: an ordinary failed attempt, whose
+# errors show up as rejected values.
+_ATTEMPT_FAILED = (pydantic.ValidationError, InstructorValidationError, json.JSONDecodeError,
+                   ResponseParsingError)
 
 
 class StopAsking(Exception):
@@ -49,10 +64,18 @@ class Request:
     params: dict                 # temperature, max_tokens (per call), seed
     max_attempts: int
     token_budget: int
-    timeout: float = 600.0
+    timeout: float = 900.0       # seconds for the whole letter, every attempt and retry
     transport_tries: int = 5
     replies: list[dict] = field(default_factory=list)
     stopped: str | None = None   # why the loop ended early, if it did
+    failed: bool = False         # the loop ended on a fault, not an answer: never cached
+    deadline: float = 0.0        # time.monotonic() past which no request is sent
+
+    def __post_init__(self):
+        self.deadline = time.monotonic() + self.timeout
+
+    def time_left(self) -> float:
+        return self.deadline - time.monotonic()
 
     @property
     def tokens_used(self) -> int:
@@ -63,6 +86,7 @@ def client(base_url: str | None, api_key: str | None, timeout: float):
     import openai
 
     key = api_key or os.environ.get("OPENAI_API_KEY")
+    add_secret(key)
     if not key:
         if not base_url:
             raise ModelError("no API key: set OPENAI_API_KEY or give --base-url for a local server")
@@ -71,25 +95,27 @@ def client(base_url: str | None, api_key: str | None, timeout: float):
     return openai.OpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=timeout)
 
 
-def resolve_mode(mode: str | None, base_url: str | None, api_key: str | None) -> str:
+def resolve_mode(mode: str | None, base_url: str | None, api_key: str | None,
+                 timeout: float = 900) -> str:
     """The structured-output mode for this server: as configured, or probed."""
     if mode in MODES:
         return mode
     if not base_url:
         return "tools"  # OpenAI itself: instructor's default, supported by every model
     if base_url not in _probed:
-        _probed[base_url] = _probe(base_url, api_key)
+        _probed[base_url] = _probe(base_url, api_key, timeout)
     return _probed[base_url]
 
 
-def _probe(base_url: str, api_key: str | None) -> str:
+def _probe(base_url: str, api_key: str | None, timeout: float = 900) -> str:
     import openai
 
     try:
         # a busy llama.cpp server answers GET /models only after the current generation
-        models = client(base_url, api_key, timeout=600).models.list().data
+        models = client(base_url, api_key, timeout=timeout).models.list().data
     except openai.APIError as e:
-        raise ModelError(f"cannot reach the model server at {base_url}: {_short(e)}") from None
+        raise ModelError(f"cannot reach the model server at {shown_url(base_url)}: "
+                         f"{describe(e)}") from None
     owners = {getattr(m, "owned_by", None) for m in models}
     for owner, mode in _MODE_BY_OWNER.items():
         if owner in owners:
@@ -100,7 +126,6 @@ def _probe(base_url: str, api_key: str | None) -> str:
 def ask(req: Request, response_model, context: dict) -> None:
     """Run instructor's loop; fill req.replies. Errors after a first reply end the loop."""
     import instructor
-    from instructor.core.exceptions import InstructorError
 
     openai_client = client(req.base_url, req.api_key, req.timeout)
     mode = getattr(instructor.Mode, _INSTRUCTOR_MODE[req.mode])
@@ -114,29 +139,29 @@ def ask(req: Request, response_model, context: dict) -> None:
         if isinstance(cause, ModelError):
             raise cause from None
         if not req.replies:
-            raise ModelError(f"model call failed: {_short(cause)}") from None
-        req.stopped = req.stopped or _why(e if "Budget" in type(e).__name__ else cause)
+            raise ModelError(f"model call failed: {describe(cause)}") from None
+        req.stopped = req.stopped or _why(e if isinstance(e, TokenBudgetError) else cause, req)
     except StopAsking:
         pass
     except ModelError:
         raise
     except Exception as e:  # the SDK raised outside instructor's loop
         if not req.replies:
-            raise ModelError(f"model call failed: {_short(e)}") from None
-        req.stopped = _short(e)
+            raise ModelError(f"model call failed: {describe(e)}") from None
+        req.stopped, req.failed = describe(e), True
 
 
-def _why(cause: BaseException) -> str | None:
-    name = type(cause).__name__
-    if isinstance(cause, StopAsking):
-        return None  # the reason was recorded where it was raised
-    if name == "IncompleteOutputException":
-        return None  # the reply itself says so (finish_reason "length")
-    if "Budget" in name:
+def _why(cause: BaseException, req: Request) -> str | None:
+    if isinstance(cause, TokenBudgetError):
         return "token budget spent"
-    if name in ("ValidationError", "JSONDecodeError", "ResponseParsingError"):
-        return None  # an ordinary failed attempt: its errors show up as rejected values
-    return _short(cause)
+    if isinstance(cause, (StopAsking, IncompleteOutputException, InstructorRetryException,
+                          *_ATTEMPT_FAILED)):
+        # StopAsking: the reason was recorded where it was raised; a cut-off reply says
+        # so itself (finish_reason "length"); replies that failed validation, up to the
+        # last attempt, are ordinary failed attempts whose errors become rejected values.
+        return None
+    req.failed = True
+    return describe(cause)
 
 
 def _sender(req: Request, openai_client):
@@ -146,10 +171,15 @@ def _sender(req: Request, openai_client):
         Retrying,
         retry_if_exception_type,
         stop_after_attempt,
+        stop_any,
         wait_random_exponential,
     )
 
     transient = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
+
+    transient = (*transient, openai.APITimeoutError)
+    # Stop retrying after transport_tries, or once the letter's deadline has passed.
+    stop = stop_any(stop_after_attempt(req.transport_tries), lambda _: req.time_left() <= 0)
 
     def send(**kwargs: Any):
         left = req.token_budget - req.tokens_used
@@ -159,28 +189,38 @@ def _sender(req: Request, openai_client):
         kwargs["max_tokens"] = max(1, min(kwargs.get("max_tokens") or left, left))
         _constrain(req, kwargs)
         started = time.monotonic()
+        tries = 0
         try:
             for attempt in Retrying(retry=retry_if_exception_type(transient), reraise=True,
-                                    stop=stop_after_attempt(req.transport_tries),
+                                    stop=stop,
                                     wait=wait_random_exponential(multiplier=0.5, max=10)):
                 with attempt:
-                    response = openai_client.chat.completions.create(**kwargs)
+                    tries += 1
+                    _check_time(req)
+                    response = openai_client.with_options(
+                        timeout=req.time_left()).chat.completions.create(**kwargs)
         except transient as e:
-            _give_up(req, f"model server at {req.base_url or 'OpenAI'} failed "
-                          f"{req.transport_tries} times: {_short(e)}")
+            _give_up(req, f"model server at {shown_url(req.base_url)} failed "
+                          f"{tries} times: {describe(e)}")
         except openai.APIStatusError as e:  # 400, 401, 404...: asking again will not help
-            _give_up(req, f"the server refused the request: {_short(e)}")
+            _give_up(req, f"the server refused the request: {describe(e)}")
         req.replies.append(_reply(response, time.monotonic() - started))
         return response
 
     return send
 
 
+def _check_time(req: Request) -> None:
+    if req.time_left() <= 0:
+        _give_up(req, f"no answer within --timeout {req.timeout:g}s")
+
+
 def _give_up(req: Request, message: str):
-    """No reply yet: the letter cannot be done. Otherwise keep what came back."""
+    """No reply yet: the letter cannot be done. Otherwise keep what came back, but the
+    answer is incomplete: it is reported, never cached."""
     if not req.replies:
         raise ModelError(message)
-    req.stopped = message
+    req.stopped, req.failed = message, True
     raise StopAsking
 
 
@@ -212,6 +252,37 @@ def _reply(response, seconds: float) -> dict:
             "latency_ms": int(seconds * 1000)}
 
 
-def _short(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    return f"{type(e).__name__}: {text[:300]}" if text else type(e).__name__
+def describe(e: BaseException) -> str:
+    """An error in a few words: its type and, for a server's answer, the status code and
+    error type. Never the message or body: a server may echo the prompt (the letter)."""
+    import openai
+
+    if isinstance(e, openai.APIStatusError):
+        kind = _error_type(e.body)
+        return f"HTTP {e.status_code} {type(e).__name__}" + (f" ({kind})" if kind else "")
+    if isinstance(e, openai.APIConnectionError):  # fixed texts: "Connection error." ...
+        cause = e.__cause__
+        return f"{type(e).__name__}" + (f" ({type(cause).__name__})" if cause else "")
+    return type(e).__name__
+
+
+def _error_type(body) -> str | None:
+    """OpenAI's error shape: {"error": {"type": "...", "code": "..."}}; a short word only."""
+    error = body.get("error", body) if isinstance(body, dict) else None
+    kind = error.get("type") or error.get("code") if isinstance(error, dict) else None
+    kind = str(kind) if kind is not None else ""
+    return kind if kind.replace("_", "").replace("-", "").isalnum() and len(kind) <= 40 else None
+
+
+def shown_url(base_url: str | None) -> str:
+    """The server as we name it in messages: no user:password, no query string."""
+    if not base_url:
+        return "OpenAI"
+    try:
+        parts = urlsplit(base_url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return redact(base_url)
+    host = f"[{host}]" if ":" in host else host
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
