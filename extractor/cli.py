@@ -18,7 +18,7 @@ from click_default_group import DefaultGroup
 from extractor import __version__
 from extractor.batch import group as commit_group  # two constants, no imports
 from extractor.config import DEFAULT_MAX_BYTES, Config
-from extractor.privacy import redact
+from extractor.privacy import open_private, redact, write_private
 from extractor.errors import (
     BaselineError,
     ImrError,
@@ -326,11 +326,10 @@ def _eval_side(spec: str, fixtures: Path, model_args: dict) -> dict:
 def _eval_write(evaluation, data: dict, json_path, html_path) -> None:
     from extractor.scoring import report
 
-    if json_path:
-        Path(json_path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-                                   encoding="utf-8")
+    if json_path:  # reports quote letters: readable by the user only
+        write_private(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     if html_path:
-        Path(html_path).write_text(report.html_page(evaluation, data), encoding="utf-8")
+        write_private(html_path, report.html_page(evaluation, data))
 
 
 def _command_line() -> str:
@@ -400,15 +399,22 @@ def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, letter_
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
               show_default=True, help="jsonl: one Record JSON per line, exactly as stored; "
               "csv: one row per item, letter columns repeated (see docs/batch.md).")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
-              help="Output file [default: stdout].")
-def export(db_path: str, fmt: str, output) -> None:
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="Output file, created readable by you only [default: stdout].")
+def export(db_path: str, fmt: str, output: str) -> None:
     """Write the stored records of every extracted letter (failed letters are not records)."""
     from extractor.batch import store
 
     try:
         with store.Store(db_path, readonly=True) as db:
-            (store.export_csv if fmt == "csv" else store.export_jsonl)(db, output)
+            write = store.export_csv if fmt == "csv" else store.export_jsonl
+            if output == "-":
+                write(db, sys.stdout)
+            else:
+                with open_private(output) as f:
+                    write(db, f)
+    except OSError as e:
+        _fail(UsageError(f"cannot write {output}: {e.strerror}"))
     except ImrError as e:
         _fail(e)
 

@@ -40,3 +40,16 @@ def private_file(path: str | Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         pass
+
+
+def open_private(path: str | Path):
+    """Open `path` for writing text, readable and writable by the user only (0600, also
+    when the file already existed with a wider mode): it holds medical records."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
+def write_private(path: str | Path, text: str) -> None:
+    with open_private(path) as f:
+        f.write(text)

@@ -439,13 +439,17 @@ def test_ctrl_c_stops_cleanly_with_one_line_and_a_rerun_completes_it(many, tmp_p
 
 def test_a_crashed_worker_fails_only_its_letters_and_the_batch_goes_on(many, tmp_path, cli):
     folder, letters = many
-    db = tmp_path / "r.db"
-    proc = _start(folder, "--db", db)
-    _wait_done(db, 100, proc)
-    workers = [gc for c in _descendants(proc.pid) for gc in _descendants(c)]
-    assert workers
-    os.kill(workers[0], signal.SIGKILL)
-    _, err = proc.communicate(timeout=300)
+    for attempt in range(5):  # a worker killed between two letters fails none: try again
+        db = tmp_path / f"r{attempt}.db"
+        proc = _start(folder, "--db", db)
+        _wait_done(db, 100, proc)
+        workers = [gc for c in _descendants(proc.pid) for gc in _descendants(c)]
+        assert workers
+        os.kill(workers[0], signal.SIGKILL)
+        _, err = proc.communicate(timeout=300)
+        if proc.returncode != 0 or _summary(err)[2]:
+            break
+        assert _summary(err) == (len(letters), 0, 0), err  # idle: nothing lost either
     assert proc.returncode == 1, err
     done, _, failed = _summary(err)
     assert failed > 0 and done + failed == len(letters)

@@ -209,6 +209,27 @@ def test_databases_and_the_cache_are_readable_by_the_user_only(tmp_path, cli):
     assert mode(cache) == 0o600 and mode(cache.parent) == 0o700
 
 
+def test_exports_and_eval_reports_are_readable_by_the_user_only(tmp_path, cli):
+    """They hold the letters' contents too. A file that already exists with a wider mode
+    (0644, as a umask of 022 leaves it) is narrowed, and the content is the same as on
+    stdout."""
+    db = tmp_path / "r.db"
+    assert cli("batch", LETTERS / "004_fc97f7610c159615.txt", "--db", db).returncode == 0
+    outputs = [tmp_path / n for n in ("out.jsonl", "out.csv", "eval.json", "eval.html")]
+    outputs[1].write_text("old")
+    outputs[1].chmod(0o644)
+    for fmt, out in (("jsonl", outputs[0]), ("csv", outputs[1])):
+        result = cli("export", "--db", db, "--format", fmt, "-o", out)
+        assert result.returncode == 0, result.stderr
+        assert out.read_text() == cli("export", "--db", db, "--format", fmt).stdout != ""
+    result = cli("eval", "--json", outputs[2], "--html", outputs[3])
+    assert result.returncode == 0, result.stderr
+    assert [mode(p) for p in outputs] == [0o600] * 4
+    bad = cli("export", "--db", db, "-o", tmp_path / "no" / "such" / "dir.jsonl")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+    assert "cannot write" in bad.stderr
+
+
 # -- export from a database we cannot write ----------------------------------------------
 @pytest.fixture
 def read_only_folder(tmp_path):

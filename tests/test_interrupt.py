@@ -29,6 +29,12 @@ def test_ctrl_c_at_any_moment_gives_no_traceback(command, tmp_path):
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
+        if err.startswith("Fatal Python error: init_import_site"):
+            # CPython's own start-up (its `site` import, before any program's code runs)
+            # was still going on: on a loaded machine 0.1 s can land there. No program
+            # can handle that moment; it is in the README's limits.
+            codes.add("cpython-startup")
+            continue
         assert "Traceback" not in err and "KeyboardInterrupt" not in err, (delay, err)
         if proc.returncode == 130:
             assert err.splitlines()[-1] == "imr-extract: error: interrupted", err

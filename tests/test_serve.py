@@ -220,16 +220,28 @@ def test_an_upload_that_never_ends_is_408():
     assert reply.startswith("HTTP/1.1 408 ") and '"code":"slow_upload"' in reply
 
 
-def test_model_failure_is_502_with_one_line():
+def test_model_failure_is_502_for_llm_and_strict_hybrid_else_the_rules_record_with_a_warning():
+    """As in `extract`: hybrid falls back to the rules record and says why; llm has no
+    record to fall back to, and `strict` makes any model failure a 502. The server's
+    address carries a password, which no answer may repeat."""
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+        dead = f"http://user:s3cret@127.0.0.1:{closed.getsockname()[1]}/v1"
     with Service("--model", "fake", "--base-url", dead, "--no-cache") as s:
-        for backend in ("llm", "hybrid"):
-            body = assert_error(post_file(s.url, LETTER, params={"backend": backend}), 502,
-                                "model_failed")
+        for params in ({"backend": "llm"}, {"backend": "hybrid", "strict": "true"}):
+            r = post_file(s.url, LETTER, params=params)
+            body = assert_error(r, 502, "model_failed")
             assert "cannot reach the model server" in body["error"]
-        assert post_file(s.url, LETTER, params={"backend": "rules"}).status_code == 200
+            assert "s3cret" not in r.text
+        r = post_file(s.url, LETTER, params={"backend": "hybrid"})
+        assert r.status_code == 200 and "s3cret" not in r.text
+        record = r.json()
+        assert record["extractor"]["backend"] == "hybrid"
+        assert [w for w in record["warnings"] if w.startswith("model failed, rules only: ")]
+        rules = post_file(s.url, LETTER, params={"backend": "rules"})
+        assert rules.status_code == 200
+        assert record["items"] == rules.json()["items"] and record["items"]
+        assert post_file(s.url, LETTER, params={"strict": "maybe"}).status_code == 400
 
 
 def test_model_calls_are_bounded_by_concurrency():

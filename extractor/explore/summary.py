@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import io
-import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from extractor.errors import UsageError
+from extractor.privacy import write_private
 
 TOP_GUIDELINES = 10  # default of --top
 
@@ -204,8 +204,4 @@ def _html_table(title: str, headers, rows) -> str:
 
 def write_page(s: Summary, path: str | Path, title: str) -> None:
     """The page, readable by the user only (it names letter files)."""
-    text = html_page(s, title)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        os.fchmod(f.fileno(), 0o600)
-        f.write(text)
+    write_private(path, html_page(s, title))

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from extractor.errors import ImrError, IngestError, ModelError, StoreError, UsageError
+from extractor.privacy import redact
 
 log = logging.getLogger("imr_extract.serve")
 
@@ -42,7 +43,7 @@ def for_imr(error: ImrError) -> ApiError:
 
 
 def response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
-    line = " ".join(str(message).split()) or code  # one line, always
+    line = redact(" ".join(str(message).split())) or code  # one line, never a credential
     return JSONResponse({"error": line, "code": code}, status_code=status, headers=headers)
 
 

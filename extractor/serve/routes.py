@@ -41,8 +41,11 @@ LETTER_BODY = {"requestBody": {"required": True, "content": {
 def _options(backend: Annotated[Literal["rules", "llm", "hybrid"] | None, Query(
                  description="Default: the server's backend")] = None,
              model: Annotated[str | None, Query(
-                 description="Must be the server's --model")] = None):
-    return backend, model
+                 description="Must be the server's --model")] = None,
+             strict: Annotated[bool | None, Query(
+                 description="A model failure is a 502 instead of the rules record with a "
+                             "warning (hybrid). Default: the server's --strict")] = None):
+    return backend, model, strict
 
 
 async def _extract(request: Request, options: tuple, view: bool) -> dict:

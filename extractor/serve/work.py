@@ -88,7 +88,8 @@ class Workers:
             return await loop.run_in_executor(self.threads, extract, letter, config, view)
 
 
-def request_config(settings: Settings, backend: str | None, model: str | None) -> Config:
+def request_config(settings: Settings, backend: str | None, model: str | None,
+                   strict: bool | None = None) -> Config:
     """The server's configuration with a request's choices, within what it allows."""
     allowed = settings.backends()
     backend = backend or settings.config.backend
@@ -99,4 +100,5 @@ def request_config(settings: Settings, backend: str | None, model: str | None) -
     if model is not None and model != settings.config.model:
         raise ApiError(400, "bad_option", f"model {model!r} is not offered here (allowed: "
                        f"{settings.config.model or 'none'})")
-    return replace(settings.config, backend=backend)
+    strict = settings.config.strict if strict is None else strict
+    return replace(settings.config, backend=backend, strict=strict)
