@@ -3,7 +3,8 @@
 Rules path: N distinct letters (fixture letters with unique case numbers, see
 tests/corpus.py) written to a temp folder, then
   * the cost of each stage on one core: read+hash (main process), extraction
-    (ingest + rules + verify + rows, a worker's job), the SQLite write (main);
+    (ingest + rules + verify + rows, a worker's job), the SQLite write (main), a
+    letter per transaction and a group of COMMIT_LETTERS per transaction;
   * `batch.run` end to end with 1 and with every core, into a new database:
     letters/s, CPU per letter, and the peak RSS of each worker process;
   * a resume pass over the finished database (everything skipped).
@@ -33,6 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the corpus builder and the local serv
 from corpus import make_letters
 
 from extractor.batch import run as batch, store
+from extractor.batch.group import COMMIT_LETTERS
 from extractor.batch.run import Task, extract_one
 from extractor.config import Config
 
@@ -52,12 +54,16 @@ def stages(paths: list[Path], tmp: Path, sample: int = 1000) -> None:
     t = time.perf_counter()
     outcomes = [extract_one(task, Config()) for task in tasks]
     print(f"  extract, one core (worker)  {_rate(len(tasks), time.perf_counter() - t)}")
-    with store.Store(tmp / "writer-only.db") as db:
-        run = db.start_run(backend="rules")
-        t = time.perf_counter()
-        for o in outcomes:
-            db.save(o.letter, o.rows, "fp", run)
-        print(f"  SQLite write (main)         {_rate(len(tasks), time.perf_counter() - t)}")
+    for group in (1, COMMIT_LETTERS):
+        with store.Store(tmp / f"writer-only-{group}.db") as db:
+            run = db.start_run(backend="rules")
+            t, cpu = time.perf_counter(), time.process_time()
+            for i in range(0, len(outcomes), group):
+                db.save_group([(o.letter, o.rows) for o in outcomes[i:i + group]], "fp", run)
+            cpu = time.process_time() - cpu
+            print(f"  SQLite write (main), {group:3} a transaction "
+                  f"{_rate(len(tasks), time.perf_counter() - t)}; "
+                  f"CPU {1000 * cpu / len(tasks):.3f} ms/letter")
 
 
 class WorkerCPU:

@@ -16,6 +16,7 @@ import click
 from click_default_group import DefaultGroup
 
 from extractor import __version__
+from extractor.batch import group as commit_group  # two constants, no imports
 from extractor.config import DEFAULT_MAX_BYTES, Config
 from extractor.privacy import open_private, redact, write_private
 from extractor.errors import (
@@ -350,10 +351,17 @@ def _command_line() -> str:
 @click.option("--letter-timeout", type=click.FloatRange(min=0.1), default=60, show_default=True,
               help="Seconds one letter may take (for llm/hybrid: on top of --timeout); a "
               "letter past it is recorded as failed, timed out, and the batch goes on.")
+@click.option("--commit-letters", type=click.IntRange(1, 100_000),
+              default=commit_group.COMMIT_LETTERS, show_default=True,
+              help="Letters written per transaction, at most: a kill loses at most this "
+              "group (redone on resume).")
+@click.option("--commit-seconds", type=click.FloatRange(0, 3600),
+              default=commit_group.COMMIT_SECONDS, show_default=True,
+              help="Seconds a finished letter waits, at most, before its group is written.")
 def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, letter_timeout: float,
-          **model_args) -> None:
+          commit_letters: int, commit_seconds: float, **model_args) -> None:
     """Extract every letter in PATHS (files, folders searched recursively, globs of
-    .txt .md .html .pdf) into a SQLite database, one transaction per letter.
+    .txt .md .html .pdf) into a SQLite database, a group of letters per transaction.
 
     Re-running skips letters already done with the same backend/model/prompt
     version and retries failed ones, so a killed batch resumes where it stopped.
@@ -366,7 +374,8 @@ def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, letter_
     try:
         from extractor.batch import run as batch_  # a second of imports: Ctrl-C may come
 
-        summary = batch_.run(paths, db_path, config, concurrency, letter_timeout=letter_timeout)
+        summary = batch_.run(paths, db_path, config, concurrency, letter_timeout=letter_timeout,
+                             group=commit_group.Limits(commit_letters, commit_seconds))
     except ImrError as e:
         _fail(e)
     except (KeyboardInterrupt, Interrupted):  # while the batch starts or ends, outside its

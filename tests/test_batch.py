@@ -382,6 +382,42 @@ def test_sigkill_mid_batch_loses_nothing_and_a_rerun_completes_it(many, tmp_path
     assert all(after[sha] == js for sha, js in before.items())
 
 
+def test_sigkill_mid_group_loses_only_that_group_and_the_rerun_redoes_exactly_it(many, tmp_path,
+                                                                                cli):
+    """Groups of 40 letters, no time limit: the database only ever holds whole groups,
+    and the re-run writes exactly the letters the kill lost, each once."""
+    folder, letters = many
+    db = tmp_path / "r.db"
+    proc = _start(folder, "--db", db, "--commit-letters", 40, "--commit-seconds", 3600)
+    _wait_done(db, 81, proc)  # some groups in, more letters finished and waiting
+    proc.kill()
+    proc.wait()
+    before = _records(db)
+    assert len(before) % 40 == 0 and 80 <= len(before) < len(letters)
+    _assert_whole_letters_only(db)
+
+    result = cli("batch", folder, "--db", db)
+    assert result.returncode == 0, result.stderr
+    assert _summary(result.stderr) == (len(letters) - len(before), len(before), 0)
+    _assert_each_letter_once(db, letters)
+    redone = {sha for (sha,) in _query(db, "select sha256 from letters where run_id = 2")}
+    assert redone == set(_records(db)) - set(before)  # exactly the lost ones
+    assert _records(db).items() >= before.items()  # what was written stays as it was
+
+
+def test_a_slow_trickle_is_written_after_commit_seconds(many, tmp_path):
+    """With groups too large to fill, letters still reach the database while the batch runs."""
+    folder, letters = many
+    db = tmp_path / "r.db"
+    proc = _start(folder, "--db", db, "--commit-letters", 100_000, "--commit-seconds", 0.2,
+                  "--concurrency", 1)
+    try:
+        assert _wait_done(db, 1, proc) < len(letters)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_ctrl_c_stops_cleanly_with_one_line_and_a_rerun_completes_it(many, tmp_path, cli):
     folder, letters = many
     db = tmp_path / "r.db"

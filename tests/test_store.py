@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 import sqlite3
 
 import pytest
@@ -10,7 +11,7 @@ from conftest import LETTERS, ORIGINALS
 
 from extractor.batch import store
 from extractor.pipeline import extract_path
-from extractor.core.schema import Record
+from extractor.core.schema import Record, record_json
 from extractor.batch.store import Letter, Store, StoreError
 
 MULTI = LETTERS / "003_a451431fba358ec9.txt"  # 4 items, medications, subspecialty-free
@@ -37,7 +38,7 @@ def _count(path, sql, *args) -> int:
 def test_new_database_is_wal_at_the_latest_schema_with_filter_indexes(tmp_path):
     path = tmp_path / "r.db"
     with Store(path) as db:
-        assert store.schema_version(db.db) == store.SCHEMA_VERSION == 4
+        assert store.schema_version(db.db) == store.SCHEMA_VERSION == 5
         assert db.db.journal_mode == "wal"
         indexed = {(t, tuple(ix.columns)) for t in ("determinations", "items", "specialties")
                    for ix in db.db[t].indexes}
@@ -58,7 +59,7 @@ def test_a_letter_fills_every_table_and_its_record_json_round_trips(tmp_path):
         assert not db.is_done(record.source.sha256, "fp-other")
         [line] = list(db.record_lines())
     assert Record.model_validate_json(line) == record
-    assert line == store.record_json(record)
+    assert line == record_json(record)
     sha = record.source.sha256
     for table, rows in (("items", record.items), ("evidence", record.evidence)):
         assert _count(path, f"select count(*) from {table} where sha256 = ?", sha) == len(rows)
@@ -131,7 +132,7 @@ def test_a_database_from_before_browsing_moves_records_out_and_gets_one_spelling
         lines = sorted(db.record_lines())
         assert all(len(str(v)) < 2000 for table in ("letters", "determinations", "items")
                    for row in db.db[table].rows for v in row.values())
-    assert lines == sorted(store.record_json(r) for r in records)  # byte for byte
+    assert lines == sorted(record_json(r) for r in records)  # byte for byte
     with sqlite3.connect(path) as c:
         spelled = dict(c.execute("select as_written, name from specialties "
                                  "where kind = 'specialty'").fetchall())
@@ -255,3 +256,73 @@ def test_csv_export_has_one_row_per_item_and_the_documented_columns(tmp_path):
     documented = (LETTERS.parent.parent.parent / "docs" / "batch.md").read_text()
     for column in store.CSV_COLUMNS:
         assert f"`{column}`" in documented, column
+
+
+# -- full-text search kept by the writer (issue 12) ---------------------------------
+def _matches(path, words: list[str]) -> dict[str, list[tuple]]:
+    """For each word, the (letter, item) rows `items_fts match` finds, in order."""
+    with sqlite3.connect(path) as c:
+        return {w: c.execute("select i.sha256, i.item from items_fts f join items i "
+                             "on i.rowid = f.rowid where items_fts match ? order by 1, 2",
+                             (f'"{w}"',)).fetchall() for w in words}
+
+
+def _words(records: list[Record]) -> list[str]:
+    text = " ".join(f"{i.treatment} {i.rationale or ''}" for r in records for i in r.items)
+    return sorted(set(re.findall(r"[a-z]{4,}", text.lower())))
+
+
+def _fts_consistent(path) -> None:
+    """FTS5's own check, rank 1: the index holds exactly the content table's rows."""
+    with sqlite3.connect(path) as c:
+        c.execute("insert into items_fts (items_fts, rank) values ('integrity-check', 1)")
+
+
+def test_search_kept_by_the_writer_answers_as_the_triggers_did(tmp_path):
+    records = [extract_path(p) for p in ORIGINALS]
+    before = store.STEPS.index(store.m005_fts_by_writer)
+    with Store(tmp_path / "triggers.db", version=before) as db:  # as imr-extract kept it
+        for record in records:
+            _save(db, record)
+    with Store(tmp_path / "writer.db") as db:
+        db.save_group([(_letter(r), store.record_rows(r)) for r in records], "fp-rules",
+                      db.start_run(backend="rules"))
+    words = _words(records)
+    assert len(words) > 100
+    want = _matches(tmp_path / "triggers.db", words)
+    assert sum(map(bool, want.values())) == len(words)  # every word is found somewhere
+    assert _matches(tmp_path / "writer.db", words) == want
+    _fts_consistent(tmp_path / "writer.db")
+
+
+def test_the_migration_drops_the_triggers_and_the_index_stays_right(tmp_path):
+    path = tmp_path / "r.db"
+    one, multi, third = (extract_path(p) for p in ORIGINALS[:3])
+    with Store(path, version=store.STEPS.index(store.m005_fts_by_writer)) as db:
+        assert _save(db, one) and _save(db, multi, "fp-a")
+        assert db.db["items"].triggers  # the index was kept by triggers
+    with Store(path) as db:
+        assert store.schema_version(db.db) == store.SCHEMA_VERSION
+        assert not db.db["items"].triggers
+        assert _save(db, multi, "fp-b")  # replaces the letter: its old items leave the index
+        assert _save(db, third)
+    _fts_consistent(path)
+    records = [one, multi, third]
+    with sqlite3.connect(path) as c:
+        c.execute("create virtual table ref using fts5 (treatment, rationale, content=items)")
+        c.execute("insert into ref (ref) values ('rebuild')")  # from scratch, for reference
+        for word in _words(records):
+            rows = [c.execute(f"select rowid from {t} where {t} match ? order by 1",
+                              (f'"{word}"',)).fetchall() for t in ("items_fts", "ref")]
+            assert rows[0] == rows[1] and rows[0], word
+
+
+def test_a_check_that_can_fail_fails_on_a_missing_index_entry(tmp_path):
+    """The consistency check used above does catch an index that misses rows."""
+    path = tmp_path / "r.db"
+    with Store(path) as db:
+        _save(db, extract_path(ONE))
+    with sqlite3.connect(path) as c:
+        c.execute("insert into items (sha256, item, treatment) values ('x', 0, 'unindexed')")
+    with pytest.raises(sqlite3.DatabaseError):
+        _fts_consistent(path)

@@ -2,8 +2,9 @@
 
 The main process finds the files, reads and hashes them, skips those already
 done with the same configuration, and is the only writer. Extraction runs
-elsewhere (`pool.py`), and each finished letter is written, in its own
-transaction, as soon as it comes back:
+elsewhere (`pool.py`), and finished letters are written a group at a time, one
+transaction per group (every --commit-letters letters or --commit-seconds, see
+group.py):
   rules        worker processes, one per core (the work is CPU bound)
   llm, hybrid  --concurrency threads (model calls are I/O bound)
 A letter that takes longer than --letter-timeout, or whose worker dies, is
@@ -47,6 +48,7 @@ from rich.text import Text
 
 from extractor.core import ingest
 from extractor.batch import pool, store
+from extractor.batch.group import Group, Limits
 from extractor.errors import ImrError, IngestError, UsageError
 from extractor.privacy import redact
 from extractor.config import Config
@@ -198,7 +200,8 @@ def fingerprint(info: dict) -> str:
 
 
 def run(paths, db_path: str, config: Config, concurrency: int | None = None,
-        progress: bool | None = None, letter_timeout: float = LETTER_TIMEOUT) -> Summary:
+        progress: bool | None = None, letter_timeout: float = LETTER_TIMEOUT,
+        group: Limits | None = None) -> Summary:
     """Extract every letter under `paths` into the database at `db_path`."""
     # A letter whose model call failed is `failed`, not done with the rules' part only,
     # so the next run asks again.
@@ -210,20 +213,21 @@ def run(paths, db_path: str, config: Config, concurrency: int | None = None,
     files = discover(paths)  # before the database: a usage error creates nothing
     try:
         with Store(db_path) as db, _Stop() as stop:
-            return _run(paths, files, db, config, concurrency, progress, stop, limit)
+            return _run(paths, files, db, config, concurrency, progress, stop, limit,
+                        group or Limits())
     except sqlite3.Error as e:  # disk full, locked for a minute...: finished letters are kept
         raise StoreError(f"{db_path}: {e}") from None
 
 
 def _run(paths, files: list[str], db: Store, config: Config, concurrency: int,
-         progress: bool | None, stop: _Stop, limit: float) -> Summary:
+         progress: bool | None, stop: _Stop, limit: float, limits: Limits) -> Summary:
     started = time.perf_counter()
     info = extractor_info(config)
     summary = Summary(letters=len(files))
     run_id = db.start_run(**info, fingerprint=fingerprint(info), concurrency=concurrency,
                           paths=json.dumps(list(paths)), letters=len(files))
     bar = _Bar(len(files), sys.stderr.isatty() if progress is None else progress)
-    job = _Job(db, config, fingerprint(info), run_id, summary, bar, stop, limit)
+    job = _Job(db, config, fingerprint(info), run_id, summary, bar, stop, limit, Group(limits))
     try:
         with bar:
             try:
@@ -256,6 +260,7 @@ class _Job:
     bar: _Bar
     stop: _Stop
     letter_timeout: float
+    group: Group
 
     def run(self, files: list[str], workers: int) -> None:
         rules = self.config.backend == "rules"
@@ -273,11 +278,15 @@ class _Job:
                 for task, result in results:
                     self._write(_failed(task, result.reason) if isinstance(result, pool.Failed)
                                 else result)
+                self._write_group(due_only=True)  # a slow trickle is written too
         except BaseException:
             workers_.close(now=True)
+            with contextlib.suppress(sqlite3.Error):  # finished letters kept, if the disk lets us
+                self._write_group()
             raise
         # On a stop, letters in flight are dropped and redone next run.
         workers_.close(now=bool(self.stop.signum))
+        self._write_group()  # finished letters are kept, also on a stop
 
     def _feed(self, workers, tasks: Iterator[Task], chunk: int) -> None:
         while workers.free() > 0 and not self.stop.signum:
@@ -305,8 +314,21 @@ class _Job:
                 yield Task(path, data, sha)
 
     def _write(self, outcome: Outcome) -> None:
+        self.group.add(outcome)
+        self._write_group(due_only=True)
+
+    def _write_group(self, due_only: bool = False) -> None:
+        if due_only and not self.group.due():
+            return
+        outcomes = self.group.take()
+        if outcomes:
+            written = self.db.save_group([(o.letter, o.rows) for o in outcomes],
+                                         self.fingerprint, self.run_id)
+            for outcome, ok in zip(outcomes, written):
+                self._count(outcome, ok)
+
+    def _count(self, outcome: Outcome, written: bool) -> None:
         s, letter = self.summary, outcome.letter
-        written = self.db.save(letter, outcome.rows, self.fingerprint, self.run_id)
         if letter.status == "failed":
             s.failed += 1
             self.bar.say(f"imr-extract: failed: {letter.error}")

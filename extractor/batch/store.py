@@ -1,4 +1,4 @@
-"""The results database: one SQLite file, one transaction per letter.
+"""The results database: one SQLite file, letters written in groups, one transaction each.
 
 Tables (full column list in docs/batch.md):
   letters         one row per input file content (sha256): path, format, size, status
@@ -14,9 +14,15 @@ Tables (full column list in docs/batch.md):
 Views for browsing (no hand-written join): item_decisions, letters_overview,
 overturn_by_category, overturn_by_year, guideline_citations, decisions_by_specialty.
 
-Safety: WAL journal, and every letter is written in its own BEGIN IMMEDIATE
-transaction, so a batch killed at any moment leaves only whole letters behind,
+Safety: WAL journal, and letters are written a group at a time (`save_group`), each
+group in one BEGIN IMMEDIATE transaction, so a batch killed at any moment leaves only
+whole letters behind (it loses at most the group being written, redone on resume),
 and two batches on one file take turns instead of corrupting it.
+
+Full-text search (`items_fts`, external content on `items`) is kept by the writer,
+not by triggers: a group's new items are indexed by one statement inside the group's
+transaction, and a letter's old items are taken out of the index before they are
+deleted. (In groups of 100, triggers made the whole write 14% dearer.)
 
 The schema evolves by migrations (sqlite-utils `Migrations`, recorded in
 `_sqlite_migrations`); opening a database applies the missing ones. A migration,
@@ -42,7 +48,7 @@ from sqlite_utils.migrations import Migrations
 from extractor.batch.runlock import RunLock
 from extractor.batch.specialty_names import canonical
 from extractor.core.fields import BOOL, DATE, INT, TEXT, WORD
-from extractor.core.schema import FIELDS, Record
+from extractor.core.schema import FIELDS, Record, record_json
 from extractor.errors import StoreError
 from extractor.privacy import private_file
 
@@ -164,7 +170,16 @@ def m004_browse(db: Database) -> None:
         where s.kind = 'specialty' group by s.name order by items desc, specialty""")
 
 
-STEPS = (m001_initial, m002_specialties_fts, m003_runs_warned, m004_browse)
+def m005_fts_by_writer(db: Database) -> None:
+    """Full-text search is kept by the writer, a group of letters at a time (issue 12):
+    the per-row triggers on `items` go. The index itself is unchanged."""
+    for (name,) in db.execute("select name from sqlite_master where type = 'trigger' "
+                              "and tbl_name = 'items'").fetchall():
+        db.execute(f"drop trigger [{name}]")
+
+
+STEPS = (m001_initial, m002_specialties_fts, m003_runs_warned, m004_browse,
+         m005_fts_by_writer)
 SCHEMA_VERSION = len(STEPS)
 MIGRATIONS = Migrations("imr-extract")
 for _step in STEPS:
@@ -224,11 +239,6 @@ UPSERT_LETTER = (
     + ", ".join(f"{c} = excluded.{c}" for c in LETTER_COLUMNS[1:]))
 _ITEM = re.compile(r"items\[(\d+)\]")
 _SQL_TYPES = {TEXT: "TEXT", DATE: "TEXT", WORD: "TEXT", INT: "INTEGER", BOOL: "INTEGER"}
-
-
-def record_json(record: Record) -> str:
-    """The record as `imr-extract extract --compact` prints it."""
-    return json.dumps(record.model_dump(mode="json"), ensure_ascii=False)
 
 
 def value_at(obj, path: str):
@@ -293,6 +303,7 @@ class Store:
     def __init__(self, path: str | Path, version: int = SCHEMA_VERSION, readonly: bool = False):
         self.path = str(path)
         self.run_lock: RunLock | None = None
+        self._fts = None  # the full-text statements, once opened for writing
         if Path(self.path).is_dir():
             raise StoreError(f"{self.path}: is a directory, not a database file")
         if readonly and self._connect(self._open_readonly, self._check_current):
@@ -350,6 +361,7 @@ class Store:
                                 "pragma journal_size_limit = 67108864;")
         self._check_known()
         migrate(self.db, version)
+        self._fts = self._fts_statements(version)
         if version == SCHEMA_VERSION:
             self._add_field_columns()
 
@@ -416,20 +428,31 @@ class Store:
 
     def save(self, letter: Letter, rows: dict[str, list[tuple]] | None, fingerprint: str,
              run_id: int) -> bool:
-        """Write one letter and its rows in one transaction.
+        """Write one letter and its rows in one transaction (see `save_group`)."""
+        return self.save_group([(letter, rows)], fingerprint, run_id)[0]
 
-        Returns False, writing nothing, when the letter is already done with this
-        fingerprint (another batch got there first) or when a failure would
-        replace a result that is already done (a model outage must not lose work).
-        """
-        with writing(self.conn) as c:
-            if not self._replace_old(letter, fingerprint):
-                return False  # nothing written: the commit is empty
-            c.execute(UPSERT_LETTER, (letter.sha256, letter.path, letter.format, letter.size,
-                                      letter.status, letter.error, fingerprint, run_id, _now()))
-            for table, values in (rows or {}).items():
-                if values:
-                    c.executemany(INSERT[table], values)
+    def save_group(self, letters: list[tuple[Letter, dict[str, list[tuple]] | None]],
+                   fingerprint: str, run_id: int) -> list[bool]:
+        """Write letters and their rows in one transaction, and index their items for
+        full-text search. A letter gets False, writing nothing, when it is already done
+        with this fingerprint (another batch got there first) or when a failure would
+        replace a result that is already done (a model outage must not lose work)."""
+        with writing(self.conn):
+            written = [self._put(letter, rows, fingerprint, run_id) for letter, rows in letters]
+            self._index([letter.sha256 for (letter, rows), ok in zip(letters, written)
+                         if ok and rows])
+        return written
+
+    def _put(self, letter: Letter, rows: dict[str, list[tuple]] | None, fingerprint: str,
+             run_id: int) -> bool:
+        c = self.conn
+        if not self._replace_old(letter, fingerprint):
+            return False
+        c.execute(UPSERT_LETTER, (letter.sha256, letter.path, letter.format, letter.size,
+                                  letter.status, letter.error, fingerprint, run_id, _now()))
+        for table, values in (rows or {}).items():
+            if values:
+                c.executemany(INSERT[table], values)
         return True
 
     def _replace_old(self, letter: Letter, fingerprint: str) -> bool:
@@ -448,10 +471,37 @@ class Store:
             return True
         if old[0] == "done" and (old[1] == fingerprint or letter.status == "failed"):
             return False
+        self._unindex(letter.sha256)
         for table in ("specialties", "rejected", "evidence", "items", "records",
                       "determinations"):
             c.execute(f"delete from {table} where sha256 = ?", (letter.sha256,))
         return True
+
+    # -- full-text search, kept by the writer (m005) --
+    def _fts_statements(self, version: int) -> tuple[str, str] | None:
+        """(index, unindex) for one letter's items, or None while triggers keep the index
+        (a database opened at an older schema, as the migration tests do)."""
+        if version <= STEPS.index(m005_fts_by_writer) or not self.db["items_fts"].exists():
+            return None
+        columns = ", ".join(f"[{c.name}]" for c in self.db["items_fts"].columns)
+        index = (f"insert into items_fts (rowid, {columns}) "
+                 f"select rowid, {columns} from items where sha256 = ?")
+        unindex = (f"insert into items_fts (items_fts, rowid, {columns}) "
+                   f"select 'delete', rowid, {columns} from items where sha256 = ?")
+        return index, unindex
+
+    def _index(self, keys: list[str]) -> None:
+        """Index the items of letters just written. Each letter appears once in a
+        group (the batch dedups by sha256), and indexing twice would count twice."""
+        if self._fts and keys:
+            self.conn.executemany(self._fts[0], ((k,) for k in dict.fromkeys(keys)))
+
+    def _unindex(self, key: str) -> None:
+        """Take a letter's items out of the index before they are deleted. They were
+        indexed when committed: a letter is replaced only from an earlier transaction
+        (within one group, the same letter again is already done with this fingerprint)."""
+        if self._fts:
+            self.conn.execute(self._fts[1], (key,))
 
     # -- export --
     def record_lines(self) -> Iterator[str]:
