@@ -12,9 +12,7 @@ import os
 import signal
 import sys
 
-from extractor.errors import Interrupted
-
-EXIT_INTERRUPTED = 130
+from extractor.errors import EXIT_INTERRUPTED, Interrupted
 
 
 def _on_sigint(signum, frame):

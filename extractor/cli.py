@@ -20,6 +20,7 @@ from extractor.batch import group as commit_group  # two constants, no imports
 from extractor.config import DEFAULT_MAX_BYTES, Config
 from extractor.privacy import open_private, redact, write_private
 from extractor.errors import (
+    EXIT_INTERRUPTED,
     BaselineError,
     ImrError,
     IngestError,
@@ -32,7 +33,6 @@ from extractor.serve import settings as serving  # light: no FastAPI until `serv
 
 EXIT_SOME_FAILED = 1
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 # The one place an error class becomes an exit code (most specific class first).
 EXIT_CODES: dict[type[ImrError], int] = {
     IngestError: EXIT_BAD_INPUT, UsageError: EXIT_BAD_INPUT, StoreError: EXIT_BAD_INPUT,

@@ -34,6 +34,9 @@ class UsageError(ImrError):
 
 
 
+EXIT_INTERRUPTED = 130  # the shell's code for a process ended by SIGINT (128 + 2)
+
+
 class Interrupted(BaseException):
     """Ctrl-C, raised by the SIGINT handler `extractor.__main__` installs first thing. Not
     an Exception, so no `except Exception` swallows it; not a KeyboardInterrupt, which
