@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import BAD, LETTERS, ROOT
 from corpus import make_dated_letters
+from localmodel import free_port
 
 # Acupuncture decisions by construction (the two other items of each letter are upheld).
 PLAN = [("03/02/2015", "Overturned"), ("06/11/2015", "Upheld"), ("09/30/2015", "Overturned"),
@@ -103,12 +104,6 @@ def test_a_file_that_is_not_a_results_database_is_one_line_and_left_alone(cli, t
 
 
 # -- Datasette ------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str):
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
@@ -119,7 +114,7 @@ def datasette(corpus_db, tmp_path_factory):
     """`imr-extract browse` as a subprocess: the real command, the real Datasette.
     SIGTERM stops it cleanly, leaving nothing behind in its temp folder."""
     _, db = corpus_db
-    port = _free_port()
+    port = free_port()
     tmp = tmp_path_factory.mktemp("browse-tmp")
     proc = subprocess.Popen([sys.executable, "-m", "extractor", "browse", "--db", db,
                              "--no-open", "--port", str(port)], cwd=ROOT,

@@ -8,7 +8,6 @@ table, so a field added to the schema is described without an edit here.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import sqlite3
@@ -19,6 +18,7 @@ from pathlib import Path
 from extractor.batch.store import ITEM_FIELDS, LETTER_FIELDS
 from extractor.errors import Interrupted, UsageError
 from extractor.explore import queries
+from extractor.privacy import write_private
 
 TABLES = {
     "item_decisions": ("Item decisions", ("One row per disputed item, with its letter's "
@@ -114,9 +114,7 @@ def serve(db_path: str, host: str, port: int, open_browser: bool) -> int:
     _check_port(host, port)
     with tempfile.TemporaryDirectory(prefix="imr-extract-") as tmp:
         meta = Path(tmp) / "metadata.json"
-        fd = os.open(meta, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(metadata(db_path), f, indent=2)
+        write_private(meta, json.dumps(metadata(db_path), indent=2))
         argv = [str(db_path), "--metadata", str(meta), "--host", host, "--port", str(port),
                 "--setting", "default_facet_size", "20", *(["--open"] if open_browser else [])]
         # uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again: make that
