@@ -1,6 +1,7 @@
 """The rules path never imports the model stack (start-up time, issue 12)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -45,3 +46,53 @@ def test_a_model_backend_does_import_it():
                                     "--max-attempts", "1", str(ORIGINALS[0]))
     assert server.requests
     assert {"openai", "instructor"} <= modules
+
+
+# A pydantic plugin, installed the way a real one is (an entry point in group
+# "pydantic"), that leaves a mark when pydantic loads it.
+SPY = """
+import pathlib, os
+pathlib.Path(os.environ["SPY_MARK"]).write_text("loaded")
+class _Spy:
+    def new_schema_validator(self, *args, **kwargs):
+        return None, None, None
+plugin = _Spy()
+"""
+
+
+def _with_spy_plugin(tmp_path):
+    site = tmp_path / "site"
+    (site / "spy_plugin-0.1.dist-info").mkdir(parents=True)
+    (site / "spy_plugin-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: spy-plugin\nVersion: 0.1\n")
+    (site / "spy_plugin-0.1.dist-info" / "entry_points.txt").write_text(
+        "[pydantic]\nspy = spy_plugin:plugin\n")
+    (site / "spy_plugin.py").write_text(SPY)
+    mark = tmp_path / "mark"
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    return mark, {**env, "PYTHONPATH": str(site), "SPY_MARK": str(mark)}
+
+
+def test_the_command_runs_without_third_party_pydantic_plugins(tmp_path):
+    """A plugin would see every record validated, letter text included (and scanning
+    for plugins costs start-up time): the command turns them off."""
+    mark, env = _with_spy_plugin(tmp_path)
+    # The spy works: a plain import of our schema in the same environment loads it.
+    subprocess.run([sys.executable, "-c", "import extractor.core.schema"], env=env,
+                   cwd=ROOT, check=True, timeout=120)
+    assert mark.read_text() == "loaded"
+    mark.unlink()
+    done = subprocess.run([sys.executable, "-m", "extractor", "extract", str(ORIGINALS[0])],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["source"]["sha256"]
+    assert not mark.exists()
+
+
+def test_a_users_own_plugin_setting_is_kept(tmp_path):
+    mark, env = _with_spy_plugin(tmp_path)
+    env["PYDANTIC_DISABLE_PLUGINS"] = "some_other_plugin"  # the user's choice: spy stays on
+    done = subprocess.run([sys.executable, "-m", "extractor", "extract", str(ORIGINALS[0])],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert mark.read_text() == "loaded"
