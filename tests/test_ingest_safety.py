@@ -195,10 +195,17 @@ Attorney for Applicant
 """
 QUOTES_ONE_HEADING = ("Training notes for claims staff. Every letter opens with HOW THE IMR "
                       "FINAL DETERMINATION WAS MADE, written by MAXIMUS Federal Services.\n")
+# Heading words in sentences, in lower case: prose, not the letter's own sections (the
+# rules' heading guard, shared since issue 12 moved it into core/landmarks.py).
+HEADINGS_IN_PROSE = (
+    "Notes for claims staff on MAXIMUS Federal Services and Independent Medical Review. "
+    "The reviewer reads the clinical case summary first, then the documents reviewed, and "
+    "each item is written as is not medically necessary and appropriate when upheld.\n")
 
 
-@pytest.mark.parametrize("text", [NEWS, APPEAL, QUOTES_ONE_HEADING],
-                         ids=["news article", "appeal letter", "one heading quoted"])
+@pytest.mark.parametrize("text", [NEWS, APPEAL, QUOTES_ONE_HEADING, HEADINGS_IN_PROSE],
+                         ids=["news article", "appeal letter", "one heading quoted",
+                              "headings in prose"])
 def test_a_document_that_quotes_imr_phrases_is_not_a_letter(cli, tmp_path, text):
     path = tmp_path / "doc.txt"
     path.write_text(text, encoding="utf-8")

@@ -22,7 +22,7 @@ from extractor.core.dates import DATE, find_dates
 from extractor.core.ingest import Document
 from extractor.core.schema import FIELDS, Claim
 
-LANDMARK, SECTION_OF = lx.landmark_pattern()
+SECTION_OF = lx.landmark_pattern()[1]
 # A header value, by the kind of its field: a date, a shaped text, a word.
 _WORDS = {p: re.compile("|".join(f.words), re.IGNORECASE) for p, f in FIELDS.items() if f.words}
 VALUE = {p: DATE if f.kind == "date" else (f.shape or _WORDS[p]) for p, f in FIELDS.items()
@@ -127,28 +127,9 @@ def _sections(view: View) -> dict[str, tuple[int, int]]:
     }
 
 
-HEADING_LINE = 200  # how far to look for the line breaks around a heading, in characters
-_MARKUP = re.compile(r"<[^<>]{0,200}>|[#*_|>\s]")
-
-
 def headings(doc: Document) -> list[re.Match]:
-    """The section landmarks of the letter that are headings (matched lower-cased)."""
-    return [m for m in LANDMARK.finditer(doc.index.norm) if _is_heading(doc, m)]
-
-
-def _is_heading(doc: Document, m: re.Match) -> bool:
-    """A landmark counts where it is written in capitals, or in any case where it
-    stands on its own line (bar markup: '### ', '<h3>'), unlike the same words in
-    a sentence ("the following clinical case summary based on ...")."""
-    if doc.index.norm[m.start():m.end()].isupper():
-        return True
-    text = doc.text
-    raw_s, raw_e = doc.index.span(*m.span())
-    line_s = text.rfind("\n", max(0, raw_s - HEADING_LINE), raw_s)
-    line_e = text.find("\n", raw_e, raw_e + HEADING_LINE)
-    before = text[line_s + 1:raw_s] if line_s >= 0 or raw_s < HEADING_LINE else "x"
-    after = text[raw_e:line_e] if line_e >= 0 else text[raw_e:raw_e + HEADING_LINE + 1]
-    return not _MARKUP.sub("", before + after)
+    """The section landmarks of the letter that are headings (found at ingest)."""
+    return doc.headings
 
 
 def _heading_before(norm: str, label_at: int) -> int:

@@ -38,6 +38,7 @@ class Document:
     warnings: list[str] = field(default_factory=list)
     furniture: list[tuple[int, int]] = field(default_factory=list)
     index: TextIndex | None = None
+    headings: list[re.Match] = field(default_factory=list)  # section headings (landmarks.py)
 
     @property
     def chars(self) -> int:
@@ -113,7 +114,8 @@ def from_text(text: str, path: str, fmt: str, sha256: str, warnings=None) -> Doc
                    warnings=list(warnings or []))
     doc.furniture = find_furniture(text)
     doc.index = TextIndex.build(text, doc.furniture)
-    lacks = landmarks.missing(doc.index.norm)
+    doc.headings = landmarks.headings(text, doc.index)
+    lacks = landmarks.missing(doc.index.norm, doc.headings)
     if lacks:
         raise IngestError(f"{path}: not an IMR letter (missing: {', '.join(lacks)})")
     return doc

@@ -17,6 +17,10 @@ text must name
      number shaped like one. The headings and labels are the lexicon's, so a new
      layout added there is recognised here too.
 
+A heading counts only where it is written in capitals or stands on its own line
+(`headings`), the same rule the rules extractor reads sections by: the words of a
+heading inside a sentence ("the following clinical case summary ...") are prose.
+
 Every pattern is a literal alternation or a bounded one anchored on a literal,
 so each search is linear in the text; kinds are counted cheapest first and only
 until there are enough.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import re
 
 from extractor.core import lexicon as lx
+from extractor.core.normalize import TextIndex
 
 ISSUER = re.compile(r"\bMAXIMUS\b", re.IGNORECASE)
 REVIEW = re.compile(r"Independent Medical Review|\bIMR\b", re.IGNORECASE)
@@ -38,23 +43,21 @@ HEADINGS, SECTION_OF = lx.landmark_pattern()
 MIN_LAYOUT = 2
 
 
-def missing(norm: str) -> list[str]:
-    """What `norm` lacks to count as an IMR letter; empty when it is one."""
+def missing(norm: str, found: list[re.Match]) -> list[str]:
+    """What `norm` lacks to count as an IMR letter, given its `headings`; empty when
+    it is one."""
     lacks = [name for name, rx in (("MAXIMUS", ISSUER), ("Independent Medical Review", REVIEW),
                                    ("a determination", DETERMINATION)) if not rx.search(norm)]
-    if layout_kinds(norm, MIN_LAYOUT) < MIN_LAYOUT:
+    if layout_kinds(norm, found, MIN_LAYOUT) < MIN_LAYOUT:
         lacks.append("the letter's own section headings or labels")
     return lacks
 
 
-def layout_kinds(norm: str, enough: int) -> int:
+def layout_kinds(norm: str, found: list[re.Match], enough: int) -> int:
     """How many kinds of layout landmark `norm` has, counting no further than `enough`."""
-    sections: set[str] = set()
-    for m in HEADINGS.finditer(norm):
-        sections.add(SECTION_OF[m.group()])
-        if len(sections) >= enough:
-            return len(sections)
-    kinds = len(sections)
+    kinds = len({SECTION_OF[m.group()] for m in found})
+    if kinds >= enough:
+        return kinds
     for present in (lambda: lx.CASE_NUMBER.search(norm) is not None,
                     lambda: bool(lx.ITEM_LABELS.find(norm, 0, len(norm))),
                     lambda: _header_block(norm)):
@@ -67,3 +70,28 @@ def layout_kinds(norm: str, enough: int) -> int:
 def _header_block(norm: str) -> bool:
     """Two different header fields labelled ('Case Number:', 'Date Assigned:'...)."""
     return len({path for path, _, _ in lx.HEADER_LABELS.find(norm, 0, len(norm))}) >= 2
+
+
+# -- section headings -------------------------------------------------------------
+HEADING_LINE = 200  # how far to look for the line breaks around a heading, in characters
+_MARKUP = re.compile(r"<[^<>]{0,200}>|[#*_|>\s]")
+
+
+def headings(text: str, index: TextIndex) -> list[re.Match]:
+    """The section landmarks of the letter that are headings (matched lower-cased).
+    Found once, at ingest: the IMR check counts them, the rules cut sections at them."""
+    return [m for m in HEADINGS.finditer(index.norm) if _is_heading(text, index, m)]
+
+
+def _is_heading(text: str, index: TextIndex, m: re.Match) -> bool:
+    """A landmark counts where it is written in capitals, or in any case where it
+    stands on its own line (bar markup: '### ', '<h3>'), unlike the same words in
+    a sentence ("the following clinical case summary based on ...")."""
+    if index.norm[m.start():m.end()].isupper():
+        return True
+    raw_s, raw_e = index.span(*m.span())
+    line_s = text.rfind("\n", max(0, raw_s - HEADING_LINE), raw_s)
+    line_e = text.find("\n", raw_e, raw_e + HEADING_LINE)
+    before = text[line_s + 1:raw_s] if line_s >= 0 or raw_s < HEADING_LINE else "x"
+    after = text[raw_e:line_e] if line_e >= 0 else text[raw_e:raw_e + HEADING_LINE + 1]
+    return not _MARKUP.sub("", before + after)
