@@ -100,7 +100,7 @@ def _sections(view: View) -> dict[str, tuple[int, int]]:
     summary heading -> the patient is looked for in everything before the items."""
     norm = view.norm
     found: dict[str, tuple[int, int]] = {}
-    for m in headings(view.doc):
+    for m in view.doc.headings:  # found at ingest (core/landmarks.py)
         found.setdefault(SECTION_OF[m.group()], m.span())
     n = len(norm)
     starts = sorted(s for s, _ in found.values())
@@ -125,11 +125,6 @@ def _sections(view: View) -> dict[str, tuple[int, int]]:
                                        found.get("issues", (issues[0],))[0])),
         "issues": issues,
     }
-
-
-def headings(doc: Document) -> list[re.Match]:
-    """The section landmarks of the letter that are headings (found at ingest)."""
-    return doc.headings
 
 
 def _heading_before(norm: str, label_at: int) -> int:

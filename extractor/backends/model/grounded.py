@@ -16,7 +16,6 @@ import copy
 import re
 
 from extractor.core.ingest import Document
-from extractor.backends.rules import headings
 from extractor.core.lexicon import ITEM_LABELS
 from extractor.core.schema import FIELDS
 from extractor.core.verify import is_letter_text
@@ -104,7 +103,7 @@ def _between_markers(doc: Document) -> list[str]:
     """The normalized text cut at section headings, labels and item headings."""
     norm = doc.index.norm
     cuts = {0, len(norm)}
-    for m in headings(doc) + list(_ITEM_HEADING.finditer(norm)):
+    for m in doc.headings + list(_ITEM_HEADING.finditer(norm)):
         cuts.update((m.start(), m.end()))
     for _, start, end in ITEM_LABELS.find(norm, 0, len(norm)):
         cuts.update((start, end))
