@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import sys
 
@@ -154,3 +155,39 @@ def test_any_case_landmarks_match_as_a_case_insensitive_scan_would(text):
                       re.IGNORECASE)
     got = [(m.span(), m.group()) for m in lexicon.AnyCase(spellings).finditer(text)]
     assert got == [(m.span(), m.group().lower()) for m in scan.finditer(text)]
+
+
+def test_a_sentence_end_repeated_across_a_page_break_is_text_not_page_furniture():
+    # The draw CI's hypothesis run found: three items whose rationales all end on a line
+    # "necessary.", the last one just after the PDF's page break. Read as a case id
+    # repeated on every page, it was dropped, and the last rationale looked cut off.
+    rng = random.Random(0)
+    choices = make_layouts.letter(lambda options: rng.choice(list(options)))
+    reasons = ["The records document the response to prior care."] * 2
+    norco, tramadol, lidoderm = (next(t for t in make_layouts.TREATMENTS if t[0] == name)
+                                 for name in ("Norco 10/325mg #120", "Tramadol ER 150mg #30",
+                                              "Lidoderm 5% patches QTY: 60"))
+    guideline = make_layouts.GUIDELINES[0]
+    choices.update(header="cover", form="paragraph", format="pdf", dates="mm/dd/yyyy",
+                   case="printed", rat="Decision rationale",
+                   items=[(t, "upheld", guideline, guideline, reasons)
+                          for t in (norco, tramadol, lidoderm)])
+    suffix, data = make_layouts.render(choices)
+    doc = ingest.from_bytes(data, f"generated{suffix}")
+    assert doc.text.endswith("\fnecessary.")  # the draw still has its shape
+    record = extract_document(doc, Config(backend="rules"))
+    assert wrong(record.model_dump(mode="json"), make_layouts.gold(choices)) == []
+    assert record.warnings == []
+
+
+@pytest.mark.parametrize(("page_top", "furniture"), [
+    ("CM15-0123456", True),        # a case number printed on every page
+    ("necessary.", False),         # the last word of a sentence, as on the page before
+    ("Guidelines", False),         # a word without a digit
+    ("74-96.", False),             # ends a sentence
+])
+def test_only_an_identifier_repeated_near_page_breaks_is_furniture(page_top, furniture):
+    text = (f"{page_top}\nThe request is not medically\n{page_top}\n"
+            f"The request is not medically\n\f{page_top}\nThe end.\n")
+    spans = [text[a:b] for a, b in ingest.find_furniture(text)]
+    assert (f"\f{page_top}" in spans) == furniture, spans

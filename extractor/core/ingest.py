@@ -189,7 +189,15 @@ def find_furniture(text: str) -> list[tuple[int, int]]:
         k = bisect.bisect_left(breaks, i - _REACH)
         if k == len(breaks) or breaks[k] > i + _REACH:
             continue
-        repeated = counts[s] >= 2 and len(s) <= 60 and " " not in s
+        repeated = counts[s] >= 2 and len(s) <= 60 and _identifier(s)
         if not s or _PAGE_MARK.match(s) or repeated:
             spans.append((start, start + len(line.rstrip("\r\n"))))
     return spans
+
+
+def _identifier(line: str) -> bool:
+    """A repeated line is furniture only if it looks like an identifier (a case number
+    printed on every page): one word with a digit, not ending in punctuation. A word
+    such as "necessary." that ends a sentence on several pages, one of them just after a
+    page break, is text."""
+    return " " not in line and line[-1].isalnum() and any(ch.isdigit() for ch in line)
