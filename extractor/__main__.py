@@ -15,7 +15,12 @@ import sys
 from extractor.errors import EXIT_INTERRUPTED, Interrupted
 
 
+_ctrl_c_seen = False
+
+
 def _on_sigint(signum, frame):
+    global _ctrl_c_seen
+    _ctrl_c_seen = True
     raise Interrupted
 
 
@@ -31,21 +36,33 @@ def main() -> None:
 
         cli()
     except BaseException as e:
-        if isinstance(e, SystemExit) or not _by_ctrl_c(e):
-            raise  # an exit code already chosen (maybe after reporting a Ctrl-C), or a bug
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing
-        try:
-            sys.stdout.flush()
-            sys.stderr.write("imr-extract: error: interrupted\n")
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-        os._exit(EXIT_INTERRUPTED)
+        if not isinstance(e, SystemExit) and _by_ctrl_c(e):
+            _exit_interrupted()
+        raise  # an exit code already chosen (maybe after reporting a Ctrl-C), or a bug
+    finally:
+        # Our code is done, but Python's shutdown (joining worker threads, atexit) may
+        # still take a moment: a Ctrl-C there must not print "Exception ignored ...".
+        signal.signal(signal.SIGINT, lambda signum, frame: _exit_interrupted())
+
+
+def _exit_interrupted() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing
+    try:
+        sys.stdout.flush()
+        sys.stderr.write("imr-extract: error: interrupted\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _by_ctrl_c(e: BaseException | None) -> bool:
-    """Ctrl-C, or an error it caused: Python 3.11 wraps an exception raised while a class
-    is being created (during an import) in a RuntimeError."""
+    """Ctrl-C, or an error it caused. Python 3.11 wraps an exception raised while a class
+    is being created (during an import) in a RuntimeError; pydantic-core, building a
+    validator when the signal lands, replaces ours with a SchemaError that has no link to
+    it. So once our handler has run, whatever error follows is the interruption."""
+    if _ctrl_c_seen:
+        return True
     while e is not None:
         if isinstance(e, (Interrupted, KeyboardInterrupt)):
             return True
