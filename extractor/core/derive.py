@@ -8,56 +8,58 @@ of the schema (Spec with no `verify` kind) are "parsed".
 from __future__ import annotations
 
 from extractor.core.categories import classify
-from extractor.core.schema import Evidence, Item, Record
+
+# The verifier builds the record as plain data (an item a dict of its values, each
+# evidence entry a dict of Evidence's fields) and validates it once at the end.
 
 
-def item_values(j: int, item: Item, fields: dict, record: Record) -> None:
+def item_values(j: int, item: dict, fields: dict, tree: dict) -> None:
     decision = fields.get("items.decision")
     if decision is not None:
-        item.medically_necessary = item.decision == "overturned"
-        record.evidence.append(decision.evidence.model_copy(
-            update={"field": f"items[{j}].medically_necessary"}))
+        item["medically_necessary"] = item["decision"] == "overturned"
+        tree["evidence"].append({**decision.evidence, "field": f"items[{j}].medically_necessary"})
     treatment = fields["items.treatment"].evidence
-    category, span = classify(item.treatment, item.medication is not None)
-    item.category = category
+    medication = item.get("medication") is not None
+    category, span = classify(item["treatment"], medication)
+    item["category"] = category
     ev = treatment
     if span is not None:
-        ev = _locate(treatment, item.treatment[span[0]:span[1]])
-    elif item.medication is not None:
+        ev = _locate(treatment, item["treatment"][span[0]:span[1]])
+    elif medication:
         ev = fields["items.medication.name"].evidence
-    record.evidence.append(ev.model_copy(update={"field": f"items[{j}].category"}))
+    tree["evidence"].append({**ev, "field": f"items[{j}].category"})
 
 
-def _locate(outer: Evidence, words: str) -> Evidence:
+def _locate(outer: dict, words: str) -> dict:
     """Evidence narrowed to `words` inside an exact span; else the whole span."""
-    i = outer.quote.find(words)
-    if i < 0 or outer.match != "exact":
+    i = outer["quote"].find(words)
+    if i < 0 or outer["match"] != "exact":
         return outer
-    return Evidence(field=outer.field, quote=words, start=outer.start + i,
-                    end=outer.start + i + len(words), match="exact")
+    return {**outer, "quote": words, "start": outer["start"] + i,
+            "end": outer["start"] + i + len(words)}
 
 
-def letter_values(record: Record) -> None:
+def letter_values(tree: dict) -> None:
     """The outcome from the item decisions, unless the letter's own Final Determination
     sentence gave it (then a disagreement with the items is a warning)."""
-    decisions = [item.decision for item in record.items]
+    decisions = [item.get("decision") for item in tree["items"]]
     if not decisions:
-        record.warnings.append("no disputed items found")
+        tree["warnings"].append("no disputed items found")
         return
     if None in decisions:
-        if record.outcome is None:
-            record.warnings.append("outcome left empty: not every item has a verified decision")
+        if tree.get("outcome") is None:
+            tree["warnings"].append("outcome left empty: not every item has a verified decision")
         return
     derived = _from_decisions(decisions)
-    if record.outcome is not None:
-        if record.outcome != derived:
-            record.warnings.append(f"outcome: the letter says {record.outcome}, "
-                                   f"its item decisions say {derived}")
+    if tree.get("outcome") is not None:
+        if tree["outcome"] != derived:
+            tree["warnings"].append(f"outcome: the letter says {tree['outcome']}, "
+                                    f"its item decisions say {derived}")
         return
-    record.outcome = derived
-    for ev in list(record.evidence):
-        if ev.field.endswith(".decision"):
-            record.evidence.append(ev.model_copy(update={"field": "outcome"}))
+    tree["outcome"] = derived
+    for ev in list(tree["evidence"]):
+        if ev["field"].endswith(".decision"):
+            tree["evidence"].append({**ev, "field": "outcome"})
 
 
 def _from_decisions(decisions: list[str]) -> str:

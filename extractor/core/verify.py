@@ -25,12 +25,8 @@ from extractor.core.fields import DATE, INT, TEXT, WORD
 from extractor.core.schema import (
     FIELDS,
     Claim,
-    Evidence,
     ExtractorInfo,
-    Item,
     Record,
-    Rejected,
-    Source,
     Usage,
 )
 
@@ -47,10 +43,10 @@ _PATH = re.compile(r"^(?P<base>[a-z_]+(?:\.[a-z_]+)?)(?:\[(?P<i>\d+)\])?(?P<rest
 
 @dataclass
 class Checked:
-    """A claim that passed: its value (normalized) and its evidence."""
+    """A claim that passed: its value (normalized) and its evidence (Evidence's fields)."""
     field: str
     value: Any
-    evidence: Evidence
+    evidence: dict
 
 
 @functools.lru_cache(maxsize=4096)
@@ -86,10 +82,11 @@ def check(doc: Document, claim: Claim) -> Checked | str:
     return agree(doc, claim, key, span)
 
 
-def _evidence(doc: Document, field: str, quote: str, span: tuple[int, int]) -> Evidence:
+def _evidence(doc: Document, field: str, quote: str, span: tuple[int, int]) -> dict:
+    """An Evidence entry as plain data: the Record is validated once, when it is built."""
     s, e = span
     level = "exact" if doc.text[s:e] == quote else "normalized"
-    return Evidence(field=field, quote=quote, start=s, end=e, match=level)
+    return {"field": field, "quote": quote, "start": s, "end": e, "match": level}
 
 
 def _agree_text(doc, claim, key, span) -> Checked | str:
@@ -248,13 +245,17 @@ _AGREE = {TEXT: _agree_text, DATE: _agree_date, INT: _agree_int, WORD: _agree_wo
 
 
 # -- assembly ---------------------------------------------------------------
+# The record is built as plain data and validated once, at the end: pydantic stays at
+# the edge, and one validation of the tree costs less than a model per evidence entry.
 def verify(doc: Document, claims: list[Claim], extractor: ExtractorInfo,
            usage: Usage | None = None, warnings: list[str] | None = None) -> Record:
     """Check every claim and build the Record from those that pass."""
-    record = Record(
-        source=Source(path=doc.path, sha256=doc.sha256, format=doc.format, chars=doc.chars),
-        extractor=extractor, usage=usage, warnings=[*doc.warnings, *(warnings or [])],
-    )
+    tree: dict = {
+        "source": {"path": doc.path, "sha256": doc.sha256, "format": doc.format,
+                   "chars": doc.chars},
+        "extractor": extractor, "usage": usage, "warnings": [*doc.warnings, *(warnings or [])],
+        "evidence": [], "rejected": [], "items": [],
+    }
     scalars: dict[str, Checked] = {}
     lists: dict[str, list[Checked]] = {}
     items: dict[int, dict[str, Checked]] = {}
@@ -262,63 +263,54 @@ def verify(doc: Document, claims: list[Claim], extractor: ExtractorInfo,
     for claim in claims:
         result = check(doc, claim)
         if isinstance(result, str):
-            record.rejected.append(_rejected(claim, result))
+            tree["rejected"].append(_rejected(claim, result))
             continue
         key, index = kind_key(claim.field)
         if key.startswith("items."):
             item_claims.setdefault(index, []).append(claim)
-            _keep_first(items.setdefault(index, {}), key, result, record)
+            _keep_first(items.setdefault(index, {}), key, result, tree)
         elif key in LIST_FIELDS:
             bucket = lists.setdefault(key, [])
             if all(c.value != result.value for c in bucket):
                 bucket.append(result)
         else:
-            _keep_first(scalars, key, result, record)
-    _fill_scalars(record, scalars)
-    _fill_lists(record, lists)
-    _fill_items(record, items, item_claims)
-    derive.letter_values(record)
-    return record
+            _keep_first(scalars, key, result, tree)
+    _fill_scalars(tree, scalars)
+    _fill_lists(tree, lists)
+    _fill_items(tree, items, item_claims)
+    derive.letter_values(tree)
+    return Record.model_validate(tree)
 
 
-def _rejected(claim: Claim, reason: str) -> Rejected:
+def _rejected(claim: Claim, reason: str) -> dict:
     value = claim.value if isinstance(claim.value, (str, int, float, bool, type(None))) else str(claim.value)
-    return Rejected(field=claim.field, value=value, quote=claim.quote, reason=reason)
+    return {"field": claim.field, "value": value, "quote": claim.quote, "reason": reason}
 
 
-def _keep_first(bucket: dict, key: str, result: Checked, record: Record) -> None:
+def _keep_first(bucket: dict, key: str, result: Checked, tree: dict) -> None:
     """First verified value wins (rules before model in hybrid); warn on disagreement."""
     held = bucket.get(key)
     if held is None:
         bucket[key] = result
     elif held.value != result.value:
-        record.warnings.append(
+        tree["warnings"].append(
             f"{result.field}: kept {held.value!r}, also found {result.value!r}")
 
 
-def _owner(record: Record, key: str) -> tuple[object, str]:
-    """'patient.age' -> (record.patient, 'age'); 'diagnoses' -> (record, 'diagnoses')."""
-    *parents, attr = key.split(".")
-    obj = record
-    for name in parents:
-        obj = getattr(obj, name)
-    return obj, attr
-
-
-def _fill_scalars(record: Record, scalars: dict[str, Checked]) -> None:
+def _fill_scalars(tree: dict, scalars: dict[str, Checked]) -> None:
     for key, c in scalars.items():
-        obj, attr = _owner(record, key)
-        setattr(obj, attr, c.value)
-        record.evidence.append(c.evidence)
+        _put(tree, key.split("."), c.value)
+        tree["evidence"].append(c.evidence)
 
 
-def _fill_lists(record: Record, lists: dict[str, list[Checked]]) -> None:
+def _fill_lists(tree: dict, lists: dict[str, list[Checked]]) -> None:
     for key, checked in lists.items():
-        target = getattr(*_owner(record, key))
+        target = []
+        _put(tree, key.split("."), target)
         for c in checked:
-            c.evidence.field = f"{key}[{len(target)}]"
+            c.evidence["field"] = f"{key}[{len(target)}]"
             target.append(c.value)
-            record.evidence.append(c.evidence)
+            tree["evidence"].append(c.evidence)
 
 
 # An item (or a nested object such as its medication) exists only when every
@@ -326,7 +318,7 @@ def _fill_lists(record: Record, lists: dict[str, list[Checked]]) -> None:
 ITEM_REQUIRED = [p for p, f in FIELDS.items() if f.item and f.required and p.count(".") == 1]
 
 
-def _fill_items(record: Record, items: dict[int, dict[str, Checked]],
+def _fill_items(tree: dict, items: dict[int, dict[str, Checked]],
                 item_claims: dict[int, list[Claim]]) -> None:
     for index in sorted(set(items) | set(item_claims)):
         fields = items.get(index, {})
@@ -335,28 +327,27 @@ def _fill_items(record: Record, items: dict[int, dict[str, Checked]],
             need = missing[0].removeprefix("items.")
             for claim in item_claims.get(index, []):
                 if kind_key(claim.field)[0] not in ITEM_REQUIRED:
-                    record.rejected.append(_rejected(claim, f"item has no verified {need}"))
+                    tree["rejected"].append(_rejected(claim, f"item has no verified {need}"))
             continue
-        record.items.append(_build_item(len(record.items), fields, record))
+        tree["items"].append(_build_item(len(tree["items"]), fields, tree))
 
 
-def _build_item(j: int, fields: dict[str, Checked], record: Record) -> Item:
+def _build_item(j: int, fields: dict[str, Checked], tree: dict) -> dict:
     values: dict = {}
     for key, c in fields.items():
         local = FIELDS[key].local
         lacking = _lacking(key, fields)
         if lacking:
             *parent, leaf = local.split(".")
-            record.rejected.append(Rejected(
-                field=c.field, value=c.value, quote=c.evidence.quote,
-                reason=f"{' '.join(parent)} {leaf} without a verified {lacking}"))
+            tree["rejected"].append({
+                "field": c.field, "value": c.value, "quote": c.evidence["quote"],
+                "reason": f"{' '.join(parent)} {leaf} without a verified {lacking}"})
             continue
         _put(values, local.split("."), c.value)
-        c.evidence.field = f"items[{j}].{local}"
-        record.evidence.append(c.evidence)
-    item = Item(**values)
-    derive.item_values(j, item, fields, record)
-    return item
+        c.evidence["field"] = f"items[{j}].{local}"
+        tree["evidence"].append(c.evidence)
+    derive.item_values(j, values, fields, tree)
+    return values
 
 
 def _lacking(key: str, fields: dict[str, Checked]) -> str | None:
