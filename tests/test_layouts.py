@@ -191,3 +191,11 @@ def test_only_an_identifier_repeated_near_page_breaks_is_furniture(page_top, fur
             f"The request is not medically\n\f{page_top}\nThe end.\n")
     spans = [text[a:b] for a, b in ingest.find_furniture(text)]
     assert (f"\f{page_top}" in spans) == furniture, spans
+
+
+def test_blank_pages_repeated_are_furniture_without_error():
+    # Lines holding only form feeds strip to "", which occurs on several pages; the
+    # identifier test once indexed its last character and raised (found by hypothesis).
+    text = "Summary\n\f\nmore text\n\f\f\nThe end.\n"
+    spans = [text[a:b] for a, b in ingest.find_furniture(text)]
+    assert spans == ["\f", "\f\f"]

@@ -200,4 +200,4 @@ def _identifier(line: str) -> bool:
     printed on every page): one word with a digit, not ending in punctuation. A word
     such as "necessary." that ends a sentence on several pages, one of them just after a
     page break, is text."""
-    return " " not in line and line[-1].isalnum() and any(ch.isdigit() for ch in line)
+    return " " not in line and line[-1:].isalnum() and any(ch.isdigit() for ch in line)
