@@ -273,6 +273,7 @@ def test_export_upgrades_a_database_from_an_older_version_first(tmp_path, cli):
     from test_store import ONE, _save_before_v3
 
     from extractor.batch import store
+    from extractor.core.schema import record_json
     from extractor.pipeline import extract_path
 
     db, record = tmp_path / "old.db", extract_path(ONE)
@@ -280,6 +281,6 @@ def test_export_upgrades_a_database_from_an_older_version_first(tmp_path, cli):
         _save_before_v3(old, record)
     out = cli("export", "--db", db)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == [store.record_json(record)]
+    assert out.stdout.splitlines() == [record_json(record)]
     with store.Store(db) as upgraded:
         assert store.schema_version(upgraded.db) == store.SCHEMA_VERSION

@@ -48,7 +48,7 @@ from sqlite_utils.migrations import Migrations
 from extractor.batch.runlock import RunLock
 from extractor.batch.specialty_names import canonical
 from extractor.core.fields import BOOL, DATE, INT, TEXT, WORD
-from extractor.core.schema import FIELDS, Record, record_json
+from extractor.core.schema import FIELDS, Record, dump_json
 from extractor.errors import StoreError
 from extractor.privacy import private_file
 
@@ -241,33 +241,35 @@ _ITEM = re.compile(r"items\[(\d+)\]")
 _SQL_TYPES = {TEXT: "TEXT", DATE: "TEXT", WORD: "TEXT", INT: "INTEGER", BOOL: "INTEGER"}
 
 
-def value_at(obj, path: str):
-    """record.patient.age for 'patient.age'; None anywhere along the way gives None."""
+def value_at(data: dict, path: str):
+    """data["patient"]["age"] for 'patient.age'; None anywhere along the way gives None."""
     for part in path.split("."):
-        obj = getattr(obj, part, None)
-    return obj
+        data = data.get(part) if data is not None else None
+    return data
 
 
-def _cell(f, obj):
-    value = value_at(obj, f.local)
+def _cell(f, data: dict):
+    value = value_at(data, f.local)
     return _list(value) if f.is_list else value
 
 
 def record_rows(record: Record) -> dict[str, list[tuple]]:
-    """Rows for every table of one extracted letter. Pure, so workers can build them."""
-    key, usage, ext = record.source.sha256, record.usage, record.extractor
-    det = (key, *(_cell(f, record) for f in LETTER_FIELDS), len(record.items),
-           len(record.rejected), _list(record.warnings), ext.backend, ext.model,
-           ext.prompt_version, usage.prompt_tokens if usage else None,
-           usage.completion_tokens if usage else None)
-    items = [(key, i, *(_cell(f, it) for f in ITEM_FIELDS)) for i, it in enumerate(record.items)]
-    evidence = [(key, ev.field, _item_of(ev.field), ev.quote, ev.start, ev.end, ev.match)
-                for ev in record.evidence]
-    rejected = [(key, r.field, _item_of(r.field), json.dumps(r.value, ensure_ascii=False),
-                 r.quote, r.reason) for r in record.rejected]
+    """Rows for every table of one extracted letter. Pure, so workers can build them.
+    Read from one JSON dump of the record, which is also the stored record_json."""
+    data = record.model_dump(mode="json")
+    key, usage, ext = data["source"]["sha256"], data["usage"], data["extractor"]
+    det = (key, *(_cell(f, data) for f in LETTER_FIELDS), len(data["items"]),
+           len(data["rejected"]), _list(data["warnings"]), ext["backend"], ext["model"],
+           ext["prompt_version"], usage["prompt_tokens"] if usage else None,
+           usage["completion_tokens"] if usage else None)
+    items = [(key, i, *(_cell(f, it) for f in ITEM_FIELDS)) for i, it in enumerate(data["items"])]
+    evidence = [(key, ev["field"], _item_of(ev["field"]), ev["quote"], ev["start"], ev["end"],
+                 ev["match"]) for ev in data["evidence"]]
+    rejected = [(key, r["field"], _item_of(r["field"]), json.dumps(r["value"], ensure_ascii=False),
+                 r["quote"], r["reason"]) for r in data["rejected"]]
     specialties = [(key, f.spec.rows, canonical(name), name)
-                   for f in ROW_FIELDS for name in value_at(record, f.path)]
-    return {"determinations": [det], "records": [(key, record_json(record))], "items": items,
+                   for f in ROW_FIELDS for name in value_at(data, f.path)]
+    return {"determinations": [det], "records": [(key, dump_json(data))], "items": items,
             "evidence": evidence, "rejected": rejected, "specialties": specialties}
 
 
@@ -533,19 +535,20 @@ def export_csv(store: Store, out: IO[str]) -> int:
     writer.writerow(CSV_COLUMNS)
     n = 0
     for n, line in enumerate(store.record_lines(), 1):
-        writer.writerows(csv_rows(Record.model_validate_json(line)))
+        writer.writerows(csv_rows(json.loads(line)))
     return n
 
 
-def csv_rows(record: Record) -> list[list]:
-    src, ext = record.source, record.extractor
-    head = [src.sha256, src.path, src.format,
-            *(_csv_cell(value_at(record, f.path), f.is_list) for f in CSV_LETTER),
-            ext.backend, ext.model, ext.prompt_version]
-    if not record.items:
+def csv_rows(data: dict) -> list[list]:
+    """The CSV rows of one stored record (its JSON, parsed)."""
+    src, ext = data["source"], data["extractor"]
+    head = [src["sha256"], src["path"], src["format"],
+            *(_csv_cell(value_at(data, f.path), f.is_list) for f in CSV_LETTER),
+            ext["backend"], ext["model"], ext["prompt_version"]]
+    if not data["items"]:
         return [head + [None] * (len(CSV_COLUMNS) - len(head))]
     return [head + [i, *(value_at(it, f.local) for f in ITEM_FIELDS)]
-            for i, it in enumerate(record.items)]
+            for i, it in enumerate(data["items"])]
 
 
 def _csv_cell(value, is_list: bool):

@@ -210,7 +210,11 @@ _ONE_LINE = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 
 def record_json(record: Record, pretty: bool = False) -> str:
     """The record as the CLI prints it: one line, or indented for one file."""
-    data = record.model_dump(mode="json")
+    return dump_json(record.model_dump(mode="json"), pretty)
+
+
+def dump_json(data: dict, pretty: bool = False) -> str:
+    """record_json of a record already dumped (`model_dump(mode="json")`)."""
     return json.dumps(data, ensure_ascii=False, indent=2) if pretty else _ONE_LINE.encode(data)
 
 
