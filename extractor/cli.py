@@ -131,20 +131,21 @@ def extract(files: tuple[str, ...], compact: bool, **model_args) -> None:
 
     One file prints pretty JSON; several print JSON Lines.
     """
-    from extractor.core.schema import record_json
-    from extractor.pipeline import extract_path
+    from extractor.core import ingest
+    from extractor.core.schema import dump_json
+    from extractor.pipeline import extract_data
 
     config = config_from(**model_args)
     one_line = compact or len(files) > 1
     code = 0
     for path in files:
         try:
-            record = extract_path(path, config)
+            data = extract_data(ingest.load(path, config.max_bytes), config)
         except ImrError as e:  # bad input, unreachable server, cache miss offline...
             _error(str(e))
             code = max(code, exit_code(e))
             continue
-        click.echo(record_json(record, pretty=not one_line))
+        click.echo(dump_json(data, pretty=not one_line))
         sys.stdout.flush()
     if code:
         sys.exit(code)

@@ -52,7 +52,7 @@ from extractor.batch.group import Group, Limits
 from extractor.errors import ImrError, IngestError, UsageError
 from extractor.privacy import redact
 from extractor.config import Config
-from extractor.pipeline import extract_document
+from extractor.pipeline import extract_data
 from extractor.batch.store import Letter, Store, StoreError
 
 SUFFIXES = frozenset(ingest.SUPPORTED)
@@ -133,15 +133,15 @@ def extract_one(task: Task, config: Config) -> Outcome:
     try:
         doc = ingest.from_bytes(task.data, task.path, config.max_bytes)
         letter.format = doc.format
-        record = extract_document(doc, config)
+        data = extract_data(doc, config)
     except Exception as e:  # noqa: BLE001
         # Bad input or a failed model call is recorded, and the batch goes on.
         letter.status, letter.error = "failed", _one_line(task.path, e)
         return Outcome(letter)
-    usage = record.usage
-    return Outcome(letter, store.record_rows(record), len(record.rejected),
-                   usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0,
-                   bool(record.warnings))
+    usage = data["usage"] or {}
+    return Outcome(letter, store.record_rows(data), len(data["rejected"]),
+                   usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0),
+                   bool(data["warnings"]))
 
 
 def _format_of(path: str) -> str:

@@ -253,10 +253,10 @@ def _cell(f, data: dict):
     return _list(value) if f.is_list else value
 
 
-def record_rows(record: Record) -> dict[str, list[tuple]]:
+def record_rows(record: Record | dict) -> dict[str, list[tuple]]:
     """Rows for every table of one extracted letter. Pure, so workers can build them.
-    Read from one JSON dump of the record, which is also the stored record_json."""
-    data = record.model_dump(mode="json")
+    Read from the record's JSON form (`pipeline.extract_data`), also the stored record_json."""
+    data = record if isinstance(record, dict) else record.model_dump(mode="json")
     key, usage, ext = data["source"]["sha256"], data["usage"], data["extractor"]
     det = (key, *(_cell(f, data) for f in LETTER_FIELDS), len(data["items"]),
            len(data["rejected"]), _list(data["warnings"]), ext["backend"], ext["model"],

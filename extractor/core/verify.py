@@ -28,6 +28,7 @@ from extractor.core.schema import (
     ExtractorInfo,
     Record,
     Usage,
+    record_data,
 )
 
 # All read from the field table (schema.FIELDS): field path (indices stripped) -> ...
@@ -245,11 +246,19 @@ _AGREE = {TEXT: _agree_text, DATE: _agree_date, INT: _agree_int, WORD: _agree_wo
 
 
 # -- assembly ---------------------------------------------------------------
-# The record is built as plain data and validated once, at the end: pydantic stays at
-# the edge, and one validation of the tree costs less than a model per evidence entry.
+# The record is built as plain data: pydantic stays at the edge. `verify` validates it
+# once into a Record; the rules path takes `verify_data`, the JSON form without pydantic.
 def verify(doc: Document, claims: list[Claim], extractor: ExtractorInfo,
            usage: Usage | None = None, warnings: list[str] | None = None) -> Record:
     """Check every claim and build the Record from those that pass."""
+    return Record.model_validate(verify_data(
+        doc, claims, extractor.model_dump(mode="json"),
+        usage.model_dump(mode="json") if usage else None, warnings))
+
+
+def verify_data(doc: Document, claims: list[Claim], extractor: dict,
+                usage: dict | None = None, warnings: list[str] | None = None) -> dict:
+    """`verify`, returning the record's JSON form (`model_dump(mode="json")`) directly."""
     tree: dict = {
         "source": {"path": doc.path, "sha256": doc.sha256, "format": doc.format,
                    "chars": doc.chars},
@@ -279,7 +288,7 @@ def verify(doc: Document, claims: list[Claim], extractor: ExtractorInfo,
     _fill_lists(tree, lists)
     _fill_items(tree, items, item_claims)
     derive.letter_values(tree)
-    return Record.model_validate(tree)
+    return record_data(tree)
 
 
 def _rejected(claim: Claim, reason: str) -> dict:
