@@ -8,8 +8,8 @@ from extractor.core import ingest
 from extractor.backends import rules
 from extractor.config import Config
 from extractor.core.ingest import Document
-from extractor.core.schema import Record
-from extractor.core.verify import verify_data
+from extractor.core.schema import ExtractorInfo, Record
+from extractor.core.verify import verify, verify_data
 
 
 def extract_path(path: str | Path, config: Config | None = None) -> Record:
@@ -31,7 +31,8 @@ def extract_data(doc: Document, config: Config | None = None) -> dict:
 def extract_document(doc: Document, config: Config | None = None) -> Record:
     config = config or Config()
     if config.backend == "rules":
-        return Record.model_validate(extract_data(doc, config))
+        claims, warnings = rules.extract(doc)
+        return verify(doc, claims, ExtractorInfo(backend="rules"), warnings=warnings)
     from extractor.backends.model import backend as llm  # lazily: rules need no model client
 
     if config.backend == "llm":

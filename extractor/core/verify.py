@@ -251,7 +251,7 @@ _AGREE = {TEXT: _agree_text, DATE: _agree_date, INT: _agree_int, WORD: _agree_wo
 def verify(doc: Document, claims: list[Claim], extractor: ExtractorInfo,
            usage: Usage | None = None, warnings: list[str] | None = None) -> Record:
     """Check every claim and build the Record from those that pass."""
-    return Record.model_validate(verify_data(
+    return Record.model_validate(_tree(
         doc, claims, extractor.model_dump(mode="json"),
         usage.model_dump(mode="json") if usage else None, warnings))
 
@@ -259,6 +259,12 @@ def verify(doc: Document, claims: list[Claim], extractor: ExtractorInfo,
 def verify_data(doc: Document, claims: list[Claim], extractor: dict,
                 usage: dict | None = None, warnings: list[str] | None = None) -> dict:
     """`verify`, returning the record's JSON form (`model_dump(mode="json")`) directly."""
+    return record_data(_tree(doc, claims, extractor, usage, warnings))
+
+
+def _tree(doc: Document, claims: list[Claim], extractor: dict,
+          usage: dict | None, warnings: list[str] | None) -> dict:
+    """The record as plain JSON values, with only the fields that were found."""
     tree: dict = {
         "source": {"path": doc.path, "sha256": doc.sha256, "format": doc.format,
                    "chars": doc.chars},
@@ -288,7 +294,7 @@ def verify_data(doc: Document, claims: list[Claim], extractor: dict,
     _fill_lists(tree, lists)
     _fill_items(tree, items, item_claims)
     derive.letter_values(tree)
-    return record_data(tree)
+    return tree
 
 
 def _rejected(claim: Claim, reason: str) -> dict:
