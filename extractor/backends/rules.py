@@ -17,6 +17,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+from extractor.backends import listed
 from extractor.core import lexicon as lx
 from extractor.core.dates import DATE, find_dates
 from extractor.core.ingest import Document
@@ -333,21 +334,26 @@ def _sentence_start(norm: str, pos: int, lo: int) -> int:
 
 
 # -- diagnoses -------------------------------------------------------------------
-_LIST = rf"[^.;]{{1,{LIST_MAX}}}?"
-DIAGNOSES = lx.Keyed(re.compile(
-    rf"\bDiagnoses (?:include|included|are|were|of)\s*:?\s*(?P<a>{_LIST})(?=\.(?:\s|$)|;|$)"
-    rf"|\bdiagnosed with (?P<b>{_LIST})(?=\.(?:\s|$)|;| and (?:was|has|is|had)\b|$)"
-    rf"|\bdiagnos[ie]s of (?P<c>{_LIST})(?= as an? |\.(?:\s|$)|;| for | with | who |$)"
-    rf"|\bDiagnos[ie]s:\s*(?P<d>[^.]{{1,{LIST_MAX}}}?)(?=\.(?:\s|$)|$)", re.IGNORECASE),
-    ("diagnos",))  # every spelling starts with it
+def _form(label: str, inner: str | None, end: str, barrier: str) -> listed.Form:
+    return listed.Form(re.compile(label, re.IGNORECASE),
+                       re.compile(inner, re.IGNORECASE) if inner else None,
+                       re.compile(end), barrier, LIST_MAX)
+
+
+_SENTENCE_END = r"\.(?:\s|$)|;|$"
+DIAGNOSES = listed.Listed("diagnos", (  # every form starts with it
+    _form(r"\bDiagnoses (?:included|include|are|were|of)\b\s*:?\s*", None, _SENTENCE_END, ".;"),
+    _form(r"\bdiagnosed with ", r" and (?:was|has|is|had)\b", _SENTENCE_END, ".;"),
+    _form(r"\bdiagnos[ie]s of ", r" (?:as an? |for |with |who )", _SENTENCE_END, ".;"),
+    _form(r"\bDiagnos[ie]s:\s*", None, r"\.(?:\s|$)|$", "."),
+))
 _SIDE = re.compile(r"(?:" + "|".join(lx.SIDES) + r")$", re.IGNORECASE)
 
 
 def _diagnoses(view: View, bounds: tuple[int, int]) -> None:
     lo, hi = bounds
-    for m in DIAGNOSES.finditer(view.norm, view.folded, lo, hi):
-        group = next(g for g in "abcd" if m.group(g))
-        _list_claims(view, "diagnoses", m.start(group), m.end(group), keep=_SIDE)
+    for start, end in DIAGNOSES.finditer(view.norm, view.folded, lo, hi):
+        _list_claims(view, "diagnoses", start, end, keep=_SIDE)
 
 
 # -- items --------------------------------------------------------------------------
