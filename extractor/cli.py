@@ -132,7 +132,7 @@ def extract(files: tuple[str, ...], compact: bool, **model_args) -> None:
     One file prints pretty JSON; several print JSON Lines.
     """
     from extractor.core import ingest
-    from extractor.core.schema import dump_json
+    from extractor.core.jsonline import dump_json
     from extractor.pipeline import extract_data
 
     config = config_from(**model_args)

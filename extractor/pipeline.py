@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from extractor.core import ingest
 from extractor.backends import rules
 from extractor.config import Config
 from extractor.core.ingest import Document
-from extractor.core.schema import ExtractorInfo, Record
 from extractor.core.verify import verify, verify_data
+
+if TYPE_CHECKING:
+    from extractor.core.schema import Record
 
 
 def extract_path(path: str | Path, config: Config | None = None) -> Record:
@@ -19,8 +22,8 @@ def extract_path(path: str | Path, config: Config | None = None) -> Record:
 
 def extract_data(doc: Document, config: Config | None = None) -> dict:
     """The record's JSON form (`Record.model_dump(mode="json")`). The rules path builds
-    it without pydantic: its values are ours, checked by the verifier, so validating
-    them again would only cost start-up time (building the validators) and ~0.1 ms a letter."""
+    it without pydantic (not even imported): its values are ours, checked by the
+    verifier, so validating them again would only cost start-up time and ~0.1 ms a letter."""
     config = config or Config()
     if config.backend == "rules":
         claims, warnings = rules.extract(doc)
@@ -29,6 +32,8 @@ def extract_data(doc: Document, config: Config | None = None) -> dict:
 
 
 def extract_document(doc: Document, config: Config | None = None) -> Record:
+    from extractor.core.schema import ExtractorInfo  # pydantic: a model is asked for
+
     config = config or Config()
     if config.backend == "rules":
         claims, warnings = rules.extract(doc)

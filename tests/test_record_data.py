@@ -1,11 +1,10 @@
-"""The rules path emits the record's JSON form without pydantic (schema.record_data).
+"""The rules path emits the record's JSON form without pydantic (table.record_data).
 
 What it emits must be exactly what pydantic would: the validated Record's
 `model_dump(mode="json")`, the same keys in the same order (compared as JSON text).
 """
 
 import json
-import subprocess
 import sys
 
 import pytest
@@ -15,7 +14,8 @@ from test_layouts import letters
 
 from extractor.backends import rules
 from extractor.core import ingest
-from extractor.core.schema import Claim, Record, record_data
+from extractor.core.schema import Claim, Record
+from extractor.core.table import record_data
 from extractor.core.verify import verify_data
 from extractor.pipeline import extract_data
 
@@ -75,18 +75,3 @@ def test_what_pydantic_would_refuse_is_refused():
     with pytest.raises(ValueError, match="sha256 is required"):
         record_data({"extractor": {"backend": "rules"},
                      "source": {k: v for k, v in source.items() if k != "sha256"}})
-
-
-def test_the_rules_command_never_builds_the_validators():
-    """Building pydantic's validators costs start-up time; the rules path needs none."""
-    probe = ("import sys\nfrom extractor.cli import main\nfrom extractor.core import schema\n"
-             "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-             "print(schema.Record.__pydantic_complete__, file=sys.stderr)\n")
-    done = subprocess.run([sys.executable, "-c", probe, "extract", str(ORIGINALS[0])],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert json.loads(done.stdout)["source"]["sha256"]
-    assert done.stderr.strip().splitlines()[-1] == "False"
-    # The same probe sees them built when something validates a record.
-    done = subprocess.run([sys.executable, "-c", probe, "schema"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert done.stderr.strip().splitlines()[-1] == "True", done.stderr

@@ -21,7 +21,8 @@ from extractor.backends import listed
 from extractor.core import lexicon as lx
 from extractor.core.dates import DATE, find_dates
 from extractor.core.ingest import Document
-from extractor.core.schema import FIELDS, Claim
+from extractor.core.fields import Claim
+from extractor.core.table import FIELDS
 
 SECTION_OF = lx.landmark_pattern()[1]
 # A header value, by the kind of its field: a date, a shaped text, a word.

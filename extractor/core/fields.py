@@ -14,8 +14,10 @@ import re
 import types
 import typing
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:  # the table is derived from pydantic models; this module needs no pydantic
+    from pydantic import BaseModel
 
 # How a value is checked against its quote (and compared in the eval).
 TEXT, DATE, INT, WORD, BOOL = "text", "date", "int", "word", "bool"
@@ -90,8 +92,26 @@ class Field:
         return re.compile(self.spec.shape) if self.spec.shape else None
 
 
+@dataclass(slots=True)
+class Claim:
+    """One value an extractor asserts for a field, with the quote that should support it.
+
+    `near` is an optional raw offset: when a quote occurs several times (an item
+    heading repeated in its rationale), the occurrence at or after `near` wins.
+    A plain dataclass: extractors make dozens per letter and the verifier checks
+    every part of it, so validating it on the way in would only cost time.
+    """
+
+    field: str
+    value: Any
+    quote: str | None
+    near: int | None = None
+
+
 def build_table(model: type[BaseModel], prefix: str = "") -> dict[str, Field]:
     """Every annotated field of `model` and its nested models, in declaration order."""
+    from pydantic import BaseModel
+
     table: dict[str, Field] = {}
     for name, info in model.model_fields.items():
         path = prefix + name
@@ -102,6 +122,39 @@ def build_table(model: type[BaseModel], prefix: str = "") -> dict[str, Field]:
         elif isinstance(inner, type) and issubclass(inner, BaseModel):
             table.update(build_table(inner, path + "."))
     return table
+
+
+def record_shapes(model: type[BaseModel]) -> dict[str, dict[str, tuple]]:
+    """Model name -> field name -> (default, submodel name, is a list), for `model` and
+    the models inside it: what `table.record_data` needs to give the record's JSON form
+    without pydantic. A default is ("required",), ("list",), ("model",) or ("value", v)."""
+    from pydantic import BaseModel
+
+    shapes: dict[str, dict[str, tuple]] = {}
+    todo = [model]
+    while todo:
+        current = todo.pop()
+        if current.__name__ in shapes:
+            continue
+        shape = shapes[current.__name__] = {}
+        for name, info in current.model_fields.items():
+            inner, is_list = _unwrap(info.annotation)
+            sub = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
+            todo += [sub] if sub else []
+            shape[name] = (_default(info), sub.__name__ if sub else None, is_list)
+    return shapes
+
+
+def _default(info) -> tuple:
+    if info.is_required():
+        return ("required",)
+    if info.default_factory is list:
+        return ("list",)
+    if info.default_factory is not None:
+        return ("model",)
+    if not isinstance(info.default, (str, int, float, bool, type(None))):
+        raise TypeError(f"default {info.default!r} is not a JSON scalar")
+    return ("value", info.default)
 
 
 def _unwrap(annotation) -> tuple[object, bool]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from extractor.core.categories import DRUG_NAMES
-from extractor.core.schema import FIELDS
+from extractor.core.table import FIELDS
 
 # -- sections: heading spellings by section, matched in any capitalisation. The prose
 # also says "the following clinical case summary", so the rules count a heading only

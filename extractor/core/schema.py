@@ -7,16 +7,14 @@ verbatim quote that supports it. Only `verify.verify` turns claims into a
 
 from __future__ import annotations
 
-import functools
-import json
-import typing
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from extractor.core.fields import BOOL, DATE, INT, TEXT, WORD, Spec, build_table
+from extractor.core.fields import BOOL, DATE, INT, TEXT, WORD, Claim, Spec, build_table
+from extractor.core.jsonline import dump_json
+
+__all__ = ["Claim", "dump_json"]  # re-exported: the record's parts, in one place
 
 SCHEMA_VERSION = "1"
 
@@ -45,8 +43,8 @@ MatchLevel = Literal["exact", "normalized"]
 
 
 class _Strict(BaseModel):
-    # defer_build: the validators are built on first use, so the rules path, which
-    # never validates a record (see record_data), does not pay for building them.
+    # defer_build: the validators are built on first use, so a command that imports
+    # the schema but validates nothing does not pay for building them.
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
@@ -192,93 +190,9 @@ class Record(_Strict):
     usage: Usage | None = None
 
 
-@dataclass(slots=True)
-class Claim:
-    """One value an extractor asserts, with the quote that should support it.
-
-    `near` is an optional raw offset: when a quote occurs several times (an item
-    heading repeated in its rationale), the occurrence at or after `near` wins.
-    A plain dataclass: extractors make dozens per letter and the verifier checks
-    every part of it, so validating it on the way in would only cost time.
-    """
-
-    field: str
-    value: Any
-    quote: str | None
-    near: int | None = None
-
-
-# A record's dump is a tree: no cycles to guard against, which saves a quarter
-# of the encoding time. Same bytes as json.dumps(..., ensure_ascii=False).
-_ONE_LINE = json.JSONEncoder(ensure_ascii=False, check_circular=False)
-
-
 def record_json(record: Record, pretty: bool = False) -> str:
     """The record as the CLI prints it: one line, or indented for one file."""
     return dump_json(record.model_dump(mode="json"), pretty)
-
-
-def dump_json(data: dict, pretty: bool = False) -> str:
-    """record_json of a record already dumped (`model_dump(mode="json")`)."""
-    return json.dumps(data, ensure_ascii=False, indent=2) if pretty else _ONE_LINE.encode(data)
-
-
-def record_data(tree: dict) -> dict:
-    """The record's JSON form, exactly as `Record.model_validate(tree).model_dump(mode="json")`
-    gives it, for a tree of JSON values that the verifier built: defaults filled in, keys in
-    schema order, without pydantic. Only for trees we built ourselves (the rules path);
-    tests/test_record_data.py holds it equal to pydantic's on every corpus we have."""
-    return _complete(Record, tree)
-
-
-def _complete(model: type[BaseModel], data: dict) -> dict:
-    plan = _plan(model)
-    if len(data) > len(plan) or not data.keys() <= plan.keys():
-        raise ValueError(f"{model.__name__}: unexpected {sorted(data.keys() - plan.keys())}")
-    out = {}
-    for name, (default, sub, many) in plan.items():
-        if name not in data:
-            out[name] = default()
-        elif sub is None or data[name] is None:
-            out[name] = data[name]
-        elif many:
-            out[name] = [_complete(sub, x) for x in data[name]]
-        else:
-            out[name] = _complete(sub, data[name])
-    return out
-
-
-@functools.cache
-def _plan(model: type[BaseModel]) -> dict[str, tuple[Callable[[], Any], type | None, bool]]:
-    """Per field: its default in JSON form (a function, so each record gets its own
-    list), the model class of its value or elements if any, and whether it is a list."""
-    plan = {}
-    for name, info in model.model_fields.items():
-        sub, many = _submodel(info.annotation)
-        if info.is_required():
-            default = functools.partial(_missing, model, name)
-        elif info.default_factory is list:
-            default = list
-        elif info.default_factory is not None:
-            default = functools.partial(_complete, info.default_factory, {})
-        else:
-            default = functools.partial(lambda v: v, info.default)
-        plan[name] = (default, sub, many)
-    return plan
-
-
-def _missing(model: type[BaseModel], name: str):
-    raise ValueError(f"{model.__name__}: {name} is required")
-
-
-def _submodel(annotation) -> tuple[type | None, bool]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation, False
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) is list:
-        return _submodel(args[0])[0], True
-    models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
-    return (models[0], False) if models else (None, False)
 
 
 def json_schema() -> dict:

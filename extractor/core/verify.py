@@ -15,21 +15,17 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from extractor.core import derive, lexicon
 from extractor.core.dates import dates_in, find_dates, is_iso
 from extractor.core.ingest import Document
 from extractor.core.normalize import canonical
-from extractor.core.fields import DATE, INT, TEXT, WORD
-from extractor.core.schema import (
-    FIELDS,
-    Claim,
-    ExtractorInfo,
-    Record,
-    Usage,
-    record_data,
-)
+from extractor.core.fields import DATE, INT, TEXT, WORD, Claim
+from extractor.core.table import FIELDS, record_data
+
+if TYPE_CHECKING:
+    from extractor.core.schema import ExtractorInfo, Record, Usage
 
 # All read from the field table (schema.FIELDS): field path (indices stripped) -> ...
 KINDS: dict[str, str] = {p: f.kind for p, f in FIELDS.items() if not f.derived}
@@ -251,6 +247,8 @@ _AGREE = {TEXT: _agree_text, DATE: _agree_date, INT: _agree_int, WORD: _agree_wo
 def verify(doc: Document, claims: list[Claim], extractor: ExtractorInfo,
            usage: Usage | None = None, warnings: list[str] | None = None) -> Record:
     """Check every claim and build the Record from those that pass."""
+    from extractor.core.schema import Record  # pydantic, for the callers that want a model
+
     return Record.model_validate(_tree(
         doc, claims, extractor.model_dump(mode="json"),
         usage.model_dump(mode="json") if usage else None, warnings))
