@@ -32,13 +32,13 @@ def child(job: str, reps: int) -> None:
     from extractor.backends import rules
     from extractor.core import ingest
     from extractor.core.normalize import TextIndex
-    from extractor.core.schema import ExtractorInfo, record_json
-    from extractor.core.verify import verify
+    from extractor.core.jsonline import dump_json
+    from extractor.core.verify import verify_data
 
     letters = [(str(p), p.read_bytes()) for p in sorted(LETTERS.glob("*.txt"))]
     docs = [ingest.from_bytes(data, name) for name, data in letters]
     claims = [rules.extract(d) for d in docs]
-    records = [verify(d, c, ExtractorInfo(backend="rules"), warnings=w)
+    records = [verify_data(d, c, {"backend": "rules"}, warnings=w)
                for d, (c, w) in zip(docs, claims)]
     work = {
         "naive": lambda: naive(letters),
@@ -46,9 +46,9 @@ def child(job: str, reps: int) -> None:
         "ingest": lambda: [ingest.from_bytes(data, name) for name, data in letters],
         "index": lambda: [TextIndex.build(d.text, d.furniture) for d in docs],
         "rules": lambda: [rules.extract(d) for d in docs],
-        "verify": lambda: [verify(d, c, ExtractorInfo(backend="rules"), warnings=w)
+        "verify": lambda: [verify_data(d, c, {"backend": "rules"}, warnings=w)
                            for d, (c, w) in zip(docs, claims)],
-        "json": lambda: [record_json(r) for r in records],
+        "json": lambda: [dump_json(r) for r in records],
     }[job]
     work()  # warm-up: compiled regexes, caches
     for _ in range(reps):
