@@ -226,3 +226,19 @@ def test_every_letter_and_fixture_is_still_an_imr_letter(cli):
     result = cli("extract", *letters, timeout=HANG * 2)
     assert result.returncode == 0, result.stderr
     assert len(_records(result)) == len(letters)
+
+
+@pytest.mark.parametrize("content, stat_size, max_bytes, want", [
+    (100, 100, 1_000, 100),   # the size the stat gave: all of it
+    (100, 10, 1_000, 100),    # grew since the stat: read on
+    (100, 10, 50, 51),        # grew past the limit: one byte over shows it
+    (0, 0, 1_000, 0),
+])
+def test_a_read_asks_for_the_stat_size_and_stays_bounded(tmp_path, content, stat_size,
+                                                          max_bytes, want):
+    from extractor.core.ingest import _read_bounded
+
+    path = tmp_path / "letter.txt"
+    path.write_bytes(b"x" * content)
+    with open(path, "rb") as f:
+        assert len(_read_bounded(f, stat_size, max_bytes)) == want

@@ -65,11 +65,22 @@ def read(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         raise IngestError(f"{p}: cannot read: {e.strerror or e}") from None
     with os.fdopen(fd, "rb") as f:
         try:
-            _check_stat(p, os.fstat(fd), max_bytes)
-            data = f.read(max_bytes + 1)  # a file growing meanwhile is still bounded
+            st = os.fstat(fd)
+            _check_stat(p, st, max_bytes)
+            data = _read_bounded(f, st.st_size, max_bytes)
         except OSError as e:
             raise IngestError(f"{p}: cannot read: {e.strerror or e}") from None
     _check_size(p, len(data), max_bytes)
+    return data
+
+
+def _read_bounded(f, size: int, max_bytes: int) -> bytes:
+    """At most max_bytes + 1 bytes (one more shows the file is too large). Asks for the
+    size the stat gave, plus one: a read of max_bytes + 1 allocates that much (10 MB by
+    default) for every letter. A file that grew since the stat is read on, still bounded."""
+    data = f.read(min(size, max_bytes) + 1)
+    if len(data) > size and len(data) <= max_bytes:
+        data += f.read(max_bytes + 1 - len(data))
     return data
 
 
