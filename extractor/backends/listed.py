@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from extractor.core import lexicon as lx
+
 PEEK = 32  # past the last place a stop may begin, enough text for the stop to be read
 
 
@@ -73,12 +75,8 @@ class Listed:
 
     def _keys(self, text: str, folded: str | None, lo: int, hi: int) -> Iterator[int]:
         if folded is None:
-            yield from (m.start() for m in self._key.finditer(text, lo, hi))
-            return
-        at = folded.find(self.key, lo, hi)
-        while at >= 0:
-            yield at
-            at = folded.find(self.key, at + 1, hi)
+            return (m.start() for m in self._key.finditer(text, lo, hi))
+        return lx.occurrences(folded, self.key, lo, hi)
 
     def _first(self, text: str, at: int, hi: int) -> tuple[int, int] | None:
         return next((s for s in (f.value(text, at, hi) for f in self.forms) if s), None)

@@ -94,7 +94,7 @@ class AnyCase:
         if len(folded) != len(text):  # a few non-ASCII letters lengthen when lowered
             folded = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
         starts = {at - k for key, offsets in self.keys.items()
-                  for at in _occurrences(folded, key) for k in offsets if at >= k}
+                  for at in occurrences(folded, key) for k in offsets if at >= k}
         end = 0
         for at in sorted(starts):
             m = self.pattern.match(folded, at) if at >= end else None
@@ -133,7 +133,7 @@ class Keyed:
         if folded is None:
             yield from self.pattern.finditer(text, lo, hi)
             return
-        starts = sorted({at for key in self.keys for at in _occurrences(folded, key, lo, hi)})
+        starts = sorted({at for key in self.keys for at in occurrences(folded, key, lo, hi)})
         end = lo
         for at in starts:
             m = self.pattern.match(text, at, hi) if at >= end else None
@@ -152,7 +152,9 @@ def ascii_folded(text: str) -> str | None:
     return text.lower() if text.isascii() else None
 
 
-def _occurrences(text: str, word: str, lo: int = 0, hi: int | None = None):
+def occurrences(text: str, word: str, lo: int = 0, hi: int | None = None):
+    """Start of every occurrence of `word` in text[lo:hi], by str.find (a word that does
+    not overlap itself, such as a key word: for a periodic value see verify._occurrences)."""
     hi = len(text) if hi is None else hi
     at = text.find(word, lo, hi)
     while at >= 0:

@@ -67,7 +67,7 @@ def _complete(model: str, data: dict) -> dict:
     if tuple(data) == _LEAVES.get(model):  # every field there, in order: nothing to add
         return data
     shape = SHAPES[model]
-    if len(data) > len(shape) or not data.keys() <= shape.keys():
+    if not data.keys() <= shape.keys():
         raise ValueError(f"{model}: unexpected {sorted(data.keys() - shape.keys())}")
     out = {}
     for name, (default, sub, many) in shape.items():
