@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -211,6 +214,57 @@ def test_request_time_limit_is_504():
     with Service("--request-timeout", "0.000001") as s:
         assert_error(post_file(s.url, LETTER), 504, "timeout")
         assert httpx.get(s.url + "/healthz").status_code == 200  # still serving
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below `pid` (from /proc: children by parent id, then theirs)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    found, todo = set(), [pid]
+    while todo:
+        pid = todo.pop()
+        kids = [child for child, parent in parents.items() if parent == pid]
+        found.update(kids)
+        todo += kids
+    return found
+
+
+def _gone(pids: set[int], within: float) -> set[int]:
+    """Those of `pids` still running (not zombies) after `within` seconds at most."""
+    deadline = time.monotonic() + within
+    while True:
+        left = set()
+        for pid in pids:
+            try:
+                if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+                    left.add(pid)
+            except OSError:
+                pass
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_stopped_server_leaves_no_worker_behind(stop):
+    """The rules workers, their forkserver and resource tracker end with the server, even
+    when it is killed: a worker used to wait forever on its task queue, and kept the
+    other two alive with it (~95 MB each time)."""
+    with Service(workers=2) as s:
+        assert post_file(s.url, LETTER).status_code == 200  # the workers are running
+        below = _descendants(s.proc.pid)
+        assert len(below) >= 3, below  # forkserver, resource tracker, a worker at least
+        s.proc.send_signal(stop)
+        s.proc.wait(20)
+    assert not _gone(below, within=10), "left running after the server stopped"
 
 
 def test_an_upload_that_never_ends_is_408():
