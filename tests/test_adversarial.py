@@ -91,8 +91,11 @@ MEGABYTE = {  # the sizes the issue names
 @pytest.mark.parametrize("name", MEGABYTE)
 def test_the_named_worst_cases_at_full_size_cost_like_a_normal_letter(name):
     hostile = worstcases.letter(name, MEGABYTE[name])
-    normal = best(worstcases.normal_letter(len(hostile) - len(worstcases.PDF_TEXT)), runs=2)
-    ratio = best(hostile, runs=2, give_up=NORMAL_BOUND * normal) / max(normal, 1e-4)
+    # Best of RUNS for both: the normal letter's baseline is as low as it gets, and the
+    # hostile one is run again only while it is over the bound (the "many items" letters,
+    # ~30 claims a KB to verify, measure 12-17x idle; one CI run read 21x at best of 2).
+    normal = best(worstcases.normal_letter(len(hostile) - len(worstcases.PDF_TEXT)))
+    ratio = best(hostile, give_up=NORMAL_BOUND * normal) / max(normal, 1e-4)
     assert ratio < NORMAL_BOUND, f"{name}: {ratio:.1f}x a normal letter of the same size"
 
 
