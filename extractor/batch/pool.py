@@ -175,8 +175,7 @@ def _serve(conn: Connection, fn: Callable, args: tuple) -> None:
     # Ctrl-C and SIGTERM are the main process's business: it stops us itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    parent = multiprocessing.parent_process()
-    threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+    exit_with_parent()
     try:
         while True:
             for task in conn.recv():
@@ -185,8 +184,16 @@ def _serve(conn: Connection, fn: Callable, args: tuple) -> None:
         return
 
 
+def exit_with_parent() -> None:
+    """In a worker process: end it when the process that started it ends. A SIGKILLed
+    batch or server cannot stop its workers, so they watch for it (a `serve` pool worker
+    would otherwise wait on its task queue forever: it holds both ends of it)."""
+    sentinel = multiprocessing.parent_process().sentinel
+    threading.Thread(target=_exit_with, args=(sentinel,), name="imr-parent-watch",
+                     daemon=True).start()
+
+
 def _exit_with(sentinel: int) -> None:
-    """A SIGKILLed batch cannot stop its workers, so they watch for it."""
     wait_ready([sentinel])
     os._exit(0)
 

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
-import select
 import signal
-import threading
-import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import replace
 
+from extractor.batch.pool import exit_with_parent
 from extractor.config import Config
 from extractor.core import ingest
 from extractor.errors import ImrError
@@ -43,35 +40,9 @@ def extract(letter: Letter, config: Config, view: bool) -> dict:
     return out
 
 
-def _init_worker(server_pid: int) -> None:
+def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's business
-    threading.Thread(target=_exit_with, args=(server_pid,), name="imr-server-watch",
-                     daemon=True).start()
-
-
-def _exit_with(server_pid: int) -> None:
-    """End this worker when the server process ends. A pool worker holds both ends of
-    its task queue, so it never sees the server go: a server killed (SIGKILL), or one
-    that exits before the pool has told its workers to stop, left them waiting forever,
-    and with them the forkserver and resource tracker (they live while a worker does)."""
-    try:
-        watch = os.pidfd_open(server_pid)
-    except (AttributeError, OSError):  # no pidfd (not Linux, or before 5.3): look each second
-        while _alive(server_pid):
-            time.sleep(1.0)
-    else:
-        select.select([watch], [], [])  # readable once the server has exited
-    os._exit(0)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    exit_with_parent()  # even when the server is killed, or exits before the pool stops
 
 
 class Workers:
@@ -88,7 +59,7 @@ class Workers:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["extractor.serve.work"])
         return ProcessPoolExecutor(self.settings.workers, mp_context=context,
-                                   initializer=_init_worker, initargs=(os.getpid(),))
+                                   initializer=_init_worker)
 
     def close(self) -> None:
         self.processes.shutdown(wait=False, cancel_futures=True)
