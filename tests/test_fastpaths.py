@@ -54,7 +54,7 @@ KEYED_PIECES = ["Diagnoses include ", "diagnosed with ", "DIAGNOSIS of ", "Diagn
        st.integers(0, 40))
 def test_keyed_patterns_find_what_their_regex_scan_finds(pieces, cut_lo, cut_hi):
     """Trying a pattern only at its key words gives finditer's matches, in any section."""
-    from extractor.backends import rules
+    from extractor.backends.rules import summary as rules
     from extractor.core import lexicon as lx
 
     text = "".join(pieces)
@@ -87,7 +87,7 @@ def _lazy_regex(listed) -> re.Pattern:
 def test_listed_finds_what_its_lazy_regex_finds(pieces, cut_lo, cut_hi, most):
     """The diagnoses finder gives the lazy regex's values, in any section and at any
     length limit (small ones included, so values are cut by it), ASCII or not."""
-    from extractor.backends import rules
+    from extractor.backends.rules import summary as rules
     from extractor.core import lexicon as lx
 
     listed = type(rules.DIAGNOSES)(rules.DIAGNOSES.key, tuple(
@@ -102,7 +102,7 @@ def test_listed_finds_what_its_lazy_regex_finds(pieces, cut_lo, cut_hi, most):
 def test_a_diagnosis_list_after_included_keeps_its_first_word():
     """The old alternation tried "include" before "included" and read "d: lumbar
     strain"."""
-    from extractor.backends import rules
+    from extractor.backends.rules import summary as rules
 
     text = "Diagnoses included: lumbar strain, cervical strain. Next"
     assert [text[a:b] for a, b in rules.DIAGNOSES.finditer(text, text.lower(), 0, len(text))] \
