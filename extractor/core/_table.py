@@ -3,7 +3,7 @@ do not edit. See table.py."""
 
 from extractor.core.fields import Field, Spec
 
-SOURCES_SHA = 'e0374219bafeae0c956f1986e516e27f3103ce2c0c93e3ffa2b9379dae19dc35'
+SOURCES_SHA = 'df67957b642cdab6f49ab2f88c50b562b2eb6e38a39b0b3ab5eb2c19352fe7f3'
 
 FIELDS = {
     'case_number': Field(path='case_number', spec=Spec(verify='text', score=None, description='IMR case number (CM14-0037910)', answer=None, column=None, shape='[A-Z]{2}\\d{2}-\\d{4,8}', gap=False, long=False, rows=None, labels=('Case Number', 'Case No.', 'Case No', 'Case #', 'IMR Case Number', 'IMR Case No.', 'IMR Case #'), ask=True, filter=True), is_list=False, words=(), required=False),
@@ -19,7 +19,9 @@ FIELDS = {
     'patient.sex': Field(path='patient.sex', spec=Spec(verify='word', score=None, description='Sex of the injured worker', answer=None, column=None, shape=None, gap=False, long=False, rows=None, labels=(), ask=True, filter=False), is_list=False, words=('male', 'female'), required=False),
     'patient.date_of_injury': Field(path='patient.date_of_injury', spec=Spec(verify='date', score=None, description='Date of the work injury', answer='date_of_injury', column='date_of_injury', shape=None, gap=False, long=False, rows=None, labels=('Date of Injury', 'Injury Date', 'DOI'), ask=True, filter=False), is_list=False, words=(), required=False),
     'diagnoses': Field(path='diagnoses', spec=Spec(verify='text', score=None, description='Diagnoses named in the case summary', answer=None, column=None, shape=None, gap=False, long=False, rows=None, labels=(), ask=True, filter=False), is_list=True, words=(), required=False),
-    'items.treatment': Field(path='items.treatment', spec=Spec(verify='text', score=None, description='The treatment in dispute, as written', answer=None, column=None, shape=None, gap=False, long=False, rows=None, labels=(), ask=True, filter=False), is_list=False, words=(), required=True),
+    'items.treatment': Field(path='items.treatment', spec=Spec(verify='text', score=None, description='The treatment in dispute, as written: for a request utilization review modified, the part that went to IMR', answer=None, column=None, shape=None, gap=False, long=False, rows=None, labels=(), ask=True, filter=False), is_list=False, words=(), required=True),
+    'items.original_request': Field(path='items.original_request', spec=Spec(verify='text', score=None, description='A modified request: the original request, as written', answer=None, column=None, shape=None, gap=False, long=False, rows=None, labels=(), ask=True, filter=False), is_list=False, words=(), required=False),
+    'items.authorized': Field(path='items.authorized', spec=Spec(verify='text', score=None, description='A modified request: what the claims administrator authorized', answer=None, column=None, shape=None, gap=False, long=False, rows=None, labels=(), ask=True, filter=False), is_list=False, words=(), required=False),
     'items.decision': Field(path='items.decision', spec=Spec(verify='word', score=None, description='upheld or overturned', answer=None, column=None, shape=None, gap=True, long=False, rows=None, labels=('Decision', 'IMR Decision', 'Determination'), ask=True, filter=True), is_list=False, words=('upheld', 'overturned'), required=False),
     'items.medically_necessary': Field(path='items.medically_necessary', spec=Spec(verify=None, score='bool', description='Derived: true when overturned', answer=None, column=None, shape=None, gap=False, long=False, rows=None, labels=(), ask=True, filter=False), is_list=False, words=(), required=False),
     'items.category': Field(path='items.category', spec=Spec(verify=None, score='word', description='Derived from the treatment by a keyword table', answer=None, column=None, shape=None, gap=False, long=False, rows=None, labels=(), ask=True, filter=True), is_list=False, words=('medication', 'injection', 'imaging', 'physical_therapy', 'acupuncture', 'chiropractic', 'surgery', 'durable_medical_equipment', 'diagnostic_test', 'consultation', 'program', 'other'), required=False),
@@ -74,6 +76,8 @@ SHAPES = {
     },
     'Item': {
         'treatment': (('required',), None, False),
+        'original_request': (('value', None), None, False),
+        'authorized': (('value', None), None, False),
         'decision': (('value', None), None, False),
         'medically_necessary': (('value', None), None, False),
         'category': (('value', 'other'), None, False),

@@ -46,10 +46,21 @@ SAYS: dict[str, tuple[str, ...]] = {
 WORKER = ("injured worker", "worker", "employee", "applicant", "patient", "claimant",
           "individual")
 # Dosage forms: "Fentanyl patch 25mcg/hr" names the drug Fentanyl.
-FORMS = ("patch", "patches", "tablet", "tablets", "tab", "tabs", "capsule", "capsules",
+FORMS = ("patch", "patches", "pad", "pads", "tablet", "tablets", "tab", "tabs", "capsule", "capsules",
          "cream", "gel", "ointment", "lotion", "solution", "spray")
 # Release forms written after a drug name: "Tramadol ER".
 RELEASE = ("ER", "XR", "CR", "SR", "XL", "DR", "ODT", "IR")
+# Words before a colon that belong to an item's heading, not a label that ends the text
+# before it: "QTY: 30", "Associated surgical service: Cold therapy unit: Upheld".
+IN_HEADING = ("QTY", "Quantity", "Associated surgical service", "Labs to include",
+              "Retrospective", "Prospective")
+# Words before a drug's name in a treatment that are not part of it.
+BEFORE_DRUG = ("Retrospective", "Prospective", "Retro")
+# Counts written as words ("Twelve physical therapy visits").
+NUMBER_WORDS = {w: n for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+NUMBER_WORDS.update(thirty=30, forty=40, fifty=50, sixty=60, ninety=90)
 # A list piece that is only a side belongs to the diagnosis before it.
 SIDES = ("bilateral", "left", "right", "bilaterally")
 
@@ -215,6 +226,22 @@ DECISION_PARAGRAPH = re.compile(r"[.:]? (?=The request for )")
 REQUEST_FOR = re.compile(r"(?:Regarding )?(?:the )?request for ", re.IGNORECASE)
 # ... or closes the item in its own paragraph, after the rationale (2013 letters).
 CLOSING_DECISION = "The request for "
+# A request that utilization review modified (DWC letters from 2016):
+#   "X was the original request. The Claims Administrator authorized Y, leaving the
+#    original request IMR eligible. The original request, T is: Overturned", or
+#   "X was the original request. Y was authorized by the Claims Administrator. The
+#    remaining IMR eligible portion of the original request, T is: Upheld".
+# T is the treatment reviewed; the heading begins with the "X was ..." sentence.
+ORIGINAL_REQUEST = " was the original request. "
+ITEMS_INTRO = "below: "  # "... the disputed items/services set forth below: X was ..."
+AUTHORIZED = re.compile(
+    r"The Claims Administrator authorized (?P<first>.+?),? leaving the original request IMR "
+    r"eligible\. |(?P<second>.+?) (?:was|were) authorized by the Claims Administrator\. ",
+    re.IGNORECASE)
+MODIFIED_LEAD = ("The original request", "The remaining IMR eligible portion")
+MODIFIED_TREATMENT = re.compile(
+    r"(?:The original request|The remaining IMR eligible portion of the original request)"
+    r",? (?P<t>.+?),?(?: is| are)?$", re.IGNORECASE)
 # Prose on a cover page: "... partially overturns the Claims Administrator's decision".
 OUTCOME_PROSE = Keyed(re.compile(
     r"\b(?:partially overturns|overturns|upholds) the (?:Claims "
@@ -222,22 +249,41 @@ OUTCOME_PROSE = Keyed(re.compile(
     ("partially overturns", "overturns", "upholds"))
 
 # -- quantities and strengths ----------------------------------------------------------
-# A count of units; a frequency x duration (3x4, 2 times a week) is not one.
+# A count, in digits or words ("12", "Twelve").
+COUNT = r"\d{1,4}|" + "|".join(NUMBER_WORDS)
+# A count of units; a frequency x duration (3x4, 2 times a week) is not one. A treatment
+# with two different counts ("two sessions for the neck and eight for the back") has no
+# single quantity (rules/item.py).
 QUANTITY = re.compile(
-    r"^(?P<lead>\d{1,4}) (?!x\b|X\b|times\b)(?=[A-Za-z])"
+    rf"^(?P<lead>{COUNT}) (?!x\b|times\b|refills?\b)(?=[A-Za-z])"
     r"|#\s?(?P<hash>\d{1,4})\b"
     r"|\bQTY\.?:? ?(?P<qty>\d{1,4})\b|\bquantity:? (?P<quantity>\d{1,4})\b"
-    r"|\b(?P<units>\d{1,4}) (?:sessions?|visits?|treatments?|tablets?|capsules?|patches)\b",
+    rf"|\b(?P<units>{COUNT})(?: [A-Za-z]{{1,20}}){{0,3}}? (?:sessions?|visits?|treatments?|"
+    r"tablets?|capsules?|patches)\b"
+    r"|\b(?:times|x) ?(?P<times>\d{1,3})$"  # "Follow up office visit times 2"
+    r"|, (?P<trail>\d{1,3})$",  # "NCV of the bilateral lower extremities, 2"
     re.IGNORECASE)
+
+
+def count_value(said: str) -> int:
+    """12 for "12" or "twelve"."""
+    return int(said) if said.isdigit() else NUMBER_WORDS[said.lower()]
+
+
 STRENGTH_UNITS = r"(?:units?|mcg/hr|mcg/h|mg/ml|mg/hr|mg|mcg|ml|g|%)"
+# Before the name: "Retrospective", a count ("120 FEXMID"), "Three refills of".
+_BEFORE_NAME = (r"^(?:(?:" + "|".join(BEFORE_DRUG) + r"):? )?(?:(?:" + COUNT
+                + r") refills? of )?(?:\d{1,4} )?")
+_AMOUNT = r"\d{1,5}(?:\.\d{1,4})?"
 MEDICATION = re.compile(
-    r"^(?:\d{1,4} )?(?P<name>[A-Za-z][A-Za-z-]{0,30}(?: [A-Za-z][A-Za-z-]{0,30}){0,3}?)"
-    r" (?P<strength>\d{1,5}(?:\.\d{1,3})?(?:/\d{1,5}(?:\.\d{1,3})?){0,2} ?"
-    + STRENGTH_UNITS + r")(?![A-Za-z/])", re.IGNORECASE)
+    _BEFORE_NAME + r"(?P<name>[A-Za-z][A-Za-z/-]{0,30}(?: [A-Za-z][A-Za-z-]{0,30}){0,3}?)"
+    r"(?: \([A-Za-z][A-Za-z /-]{0,30}\))?"  # "Meloxicam (Mobic) 7.5mg": a second name
+    rf" (?P<strength>{_AMOUNT}(?:%?[-/]{_AMOUNT}){{0,2}} ?" + STRENGTH_UNITS
+    + r")(?![A-Za-z/])", re.IGNORECASE)
 # A medication written without a strength: a known drug name, then a count, a form or
 # nothing ("Norco #120", "Tramadol QTY 60", "Lidoderm patches").
 BARE_MEDICATION = re.compile(
-    r"^(?:\d{1,4} )?(?P<name>(?:" + DRUG_NAMES + r")(?: (?:" + "|".join(RELEASE) + r"))?)"
+    _BEFORE_NAME + r"(?P<name>(?:" + DRUG_NAMES + r")(?: (?:" + "|".join(RELEASE) + r"))?)"
     r"(?=$| ?#| QTY\b| \d{1,4}\b| \(|,| (?:" + "|".join(FORMS) + r")\b)", re.IGNORECASE)
 _FORM_TAIL = re.compile(r"(?: (?:" + "|".join(FORMS) + r"))+$", re.IGNORECASE)
 

@@ -91,7 +91,13 @@ class Medication(_Strict):
 
 
 class Item(_Strict):
-    treatment: Annotated[str, Spec(TEXT, description="The treatment in dispute, as written")]
+    treatment: Annotated[str, Spec(TEXT, description="The treatment in dispute, as written: "
+                                   "for a request utilization review modified, the part "
+                                   "that went to IMR")]
+    original_request: Annotated[str | None, Spec(
+        TEXT, description="A modified request: the original request, as written")] = None
+    authorized: Annotated[str | None, Spec(
+        TEXT, description="A modified request: what the claims administrator authorized")] = None
     decision: Annotated[Decision | None, Spec(
         WORD, gap=True, filter=True, labels=("Decision", "IMR Decision", "Determination"),
         description="upheld or overturned")] = None

@@ -186,7 +186,7 @@ def _agree_int(doc, claim, key, span) -> Checked | str:
     number = _NUMBER.search(_without_dates(_quote_text(doc, span)))
     if not number:
         return "quote contains no number"
-    if int(number.group()) != value:
+    if lexicon.count_value(number.group()) != value:
         return f"quote says {number.group()}, not {value}"
     return Checked(claim.field, value, _evidence(doc, claim.field, claim.quote, span))
 
@@ -227,7 +227,9 @@ def _agree_word(doc, claim, key, span) -> Checked | str:
     return Checked(claim.field, value, _evidence(doc, claim.field, claim.quote, span))
 
 
-_NUMBER = re.compile(r"(?<![\d.])\d+(?![\d.]\d)")
+# A number as digits, or as a word ("Twelve physical therapy visits").
+_NUMBER = re.compile(r"(?<![\d.])\d+(?![\d.]\d)|\b(?:" + "|".join(lexicon.NUMBER_WORDS)
+                     + r")\b", re.IGNORECASE)
 # A word as letters write it: "UPHOLD", "partially overturns", "a 52 year old woman".
 _WORD_PATTERNS = {key: lexicon.words_pattern(words) for key, words in WORDS.items()}
 

@@ -84,12 +84,16 @@ _NEWLINE = re.compile("\n")
 
 class _ValueEnds:
     """Where a labelled value starting at norm offset `start` ends: at the line break,
-    the next label or a heading. Asked for growing starts; each search runs ahead once
+    the next label or a heading. A value wraps onto the next line when its line ends
+    mid-entry ("Public Health &" / "General Preventive Medicine"), or when the next line
+    is a short fragment with a heading right after it ("Occupational" / "Medicine" /
+    "CLINICAL CASE SUMMARY"). Asked for growing starts; each search runs ahead once
     (many labels on one long line would otherwise each scan to its end)."""
 
     def __init__(self, view: View, hi: int):
         self.view, self.hi = view, hi
         self.newlines = Ahead(_NEWLINE, view.doc.text, len(view.doc.text))
+        self.next_lines = Ahead(_NEWLINE, view.doc.text, len(view.doc.text))
         self.labels = Ahead(_LABEL_END, view.norm, hi)
 
     def at(self, start: int) -> int:
@@ -98,10 +102,30 @@ class _ValueEnds:
         newline = self.newlines.at(raw_start)
         end = self.hi if newline is None else min(self.hi, index.norm_pos(newline.start()))
         nxt = self.labels.at(start)
-        if nxt is None or nxt.start() >= end:
+        if nxt is not None and nxt.start() < end:
+            # the next label or heading starts before the line ends: does it fit before it?
+            nxt = _LABEL_END.search(view.norm, nxt.start(), end)
+            return nxt.start() if nxt else end
+        if newline is None or end >= self.hi:
             return end
-        # the next label or heading starts before the line ends: does it fit before it?
-        nxt = _LABEL_END.search(view.norm, nxt.start(), end)
-        return nxt.start() if nxt else end
+        return self._wrapped(start, end, newline.end(), nxt)
+
+    def _wrapped(self, start: int, end: int, raw_next: int, nxt: re.Match | None) -> int:
+        """The end of a value whose line ends at `end`, if it wraps onto the next line."""
+        view, index = self.view, self.view.doc.index
+        following = self.next_lines.at(raw_next)
+        next_end = self.hi if following is None else min(self.hi, index.norm_pos(
+            following.start()))
+        stop = nxt.start() if nxt is not None and nxt.start() <= next_end else None
+        if stop is None and next_end >= self.hi - 1:  # the section ends at a heading too
+            stop = self.hi                             # (after the line break's space)
+        if _OPEN_END.search(view.norm, start, end):
+            return stop if stop is not None else next_end
+        if stop is not None and _FRAGMENT.fullmatch(view.norm, end, stop):
+            return stop
+        return end
 
 
+# A line that ends mid-entry, and a short line of words that finishes one.
+_OPEN_END = re.compile(r"(?:&|,| and| of)\s*$")
+_FRAGMENT = re.compile(r" ?[A-Za-z][A-Za-z&/ -]{0,40}")

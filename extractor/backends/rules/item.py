@@ -29,6 +29,7 @@ class Heading:
     decision: str | None = None
     begin: int = -1        # where the heading begins, its number included [default: start]
     said_at: int = -1      # where the decision's quote starts [default: start]
+    original: int = -1     # a modified request: where "X was the original request" starts
 
     def __post_init__(self):
         self.begin = self.start if self.begin < 0 else self.begin
@@ -41,6 +42,8 @@ def read(view: View, i: int, head: Heading, labels: list[Label], end: int) -> No
     if t_end <= start:
         return
     field = f"items[{i}]"
+    if head.original >= 0:
+        start, t_end = _modified(view, field, head, start, t_end)
     view.text(f"{field}.treatment", start, t_end)
     if head.decision:
         view.claim(f"{field}.decision", _decision(head.decision), head.said_at, head.end)
@@ -58,6 +61,22 @@ def read(view: View, i: int, head: Heading, labels: list[Label], end: int) -> No
                 view.claim(f"{field}.{local}", _decision(said.group()), x.start, said.end())
         else:
             view.text(f"{field}.{local}", x.end, stop)
+
+
+def _modified(view: View, field: str, head: Heading, start: int, t_end: int) -> tuple[int, int]:
+    """A request utilization review modified: claim the original request and what was
+    authorized, and return the span of the treatment reviewed inside its wrapper."""
+    norm = view.norm
+    wrapper = lx.MODIFIED_TREATMENT.match(norm, start, t_end)
+    at = norm.find(lx.ORIGINAL_REQUEST, head.original, start)
+    if not wrapper or at < 0:
+        return start, t_end
+    view.text(f"{field}.original_request", head.original, at)
+    said = lx.AUTHORIZED.match(norm, at + len(lx.ORIGINAL_REQUEST), start)
+    if said:
+        group = "first" if said.group("first") is not None else "second"
+        view.text(f"{field}.authorized", said.start(group), said.end(group))
+    return wrapper.span("t")
 
 
 def _closing_decision(view: View, field: str, lo: int, hi: int) -> int:
@@ -96,10 +115,15 @@ def _decision(said: str) -> str:
 
 
 def _quantity(view: View, field: str, start: int, treatment: str) -> None:
-    q = lx.QUANTITY.search(treatment)
-    if q:
-        group = q.lastgroup
-        view.claim(f"{field}.quantity", int(q.group(group)), start + q.start(),
+    """The treatment's count, when it states one; two different counts are no quantity."""
+    first = lx.QUANTITY.search(treatment)
+    if first is None:
+        return
+    found = [(m, m.lastgroup) for m in lx.QUANTITY.finditer(treatment, first.start())]
+    counts = {lx.count_value(m.group(group)) for m, group in found}
+    if len(counts) == 1:
+        q, group = found[0]
+        view.claim(f"{field}.quantity", counts.pop(), start + q.start(group),
                    start + q.end(group))
 
 

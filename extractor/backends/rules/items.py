@@ -17,7 +17,8 @@ from extractor.core import lexicon as lx
 _ORDER = {path: i for i, path in enumerate(lx.ITEM_PARAGRAPHS)}
 # Where an item's text can start: after a sentence or a label ("below: "), not inside a
 # treatment's own "QTY: 30".
-_COUNT_LABEL = re.compile(r"(?:QTY|Qty|qty|Quantity|quantity)$")
+_IN_HEADING = re.compile(r"(?:" + "|".join(lx.IN_HEADING) + r")$", re.IGNORECASE)
+_IN_HEADING_MAX = max(map(len, lx.IN_HEADING))
 
 
 def read(view: View, bounds: tuple[int, int]) -> None:
@@ -66,7 +67,8 @@ def _heading(norm: str, floor: int, label_at: int, number: int) -> Heading | Non
     d = lx.HEADING_DECISION.search(norm, max(floor, end - 40), end)
     if d:
         cut = _after_boundary(norm, max(floor, d.start() - HEADING_MAX), d.start(), floor)
-        return Heading(cut, d.start(), d.end(), d.group("d"))
+        original = _original_request(norm, floor, cut, d.start())
+        return Heading(cut, d.start(), d.end(), d.group("d"), original, original=original)
     begin, start = _numbered(norm, max(floor, end - HEADING_MAX), end, number)
     if start is None:
         begin = start = _after_boundary(norm, max(floor, end - HEADING_MAX), end - 1, floor)
@@ -81,12 +83,28 @@ def _heading(norm: str, floor: int, label_at: int, number: int) -> Heading | Non
     return Heading(start, t_end, end, None, begin) if t_end > start else None
 
 
+def _original_request(norm: str, floor: int, start: int, t_end: int) -> int:
+    """Where a modified request's heading begins: at its "X was the original request."
+    sentence, before the authorization and the treatment reviewed (lexicon.AUTHORIZED);
+    -1 for any other heading."""
+    if not norm.startswith(lx.MODIFIED_LEAD, start) or not lx.MODIFIED_TREATMENT.match(
+            norm, start, t_end):  # (startswith first: a regex call per item costs ~5%)
+        return -1
+    at = norm.rfind(lx.ORIGINAL_REQUEST, max(floor, start - 2 * HEADING_MAX), start)
+    if at < 0:
+        return -1
+    lo = max(floor, at - HEADING_MAX)
+    cut = max(norm.rfind(". ", lo, at), norm.rfind(lx.ITEMS_INTRO, lo, at))
+    return norm.find(" ", cut + 1) + 1 if cut >= 0 else floor
+
+
 def _after_boundary(norm: str, lo: int, hi: int, default: int | None) -> int | None:
     """Where an item's text can start: just after the last sentence end or label colon
-    ("below: ") in norm[lo:hi], not a treatment's own "QTY: 30"; else `default`."""
+    ("below: ") in norm[lo:hi], not a heading's own "QTY: 30" (lexicon.IN_HEADING);
+    else `default`."""
     cut = max(norm.rfind(". ", lo, hi), norm.rfind("? ", lo, hi), norm.rfind("! ", lo, hi))
     colon = norm.rfind(": ", lo, hi)
-    while colon > cut and _COUNT_LABEL.search(norm, max(lo, colon - 8), colon):
+    while colon > cut and _IN_HEADING.search(norm, max(lo, colon - _IN_HEADING_MAX), colon):
         colon = norm.rfind(": ", lo, colon)
     cut = max(cut, colon)
     return cut + 2 if cut >= 0 else default

@@ -72,18 +72,32 @@ def _form(label: str, inner: str | None, end: str, barrier: str) -> listed.Form:
 
 
 _SENTENCE_END = r"\.(?:\s|$)|;|$"
+_LIST_END = r"\.(?:\s|$)|$"  # a list whose entries a semicolon separates ("A; B; and C.")
 DIAGNOSES = listed.Listed("diagnos", (  # every form starts with it
-    _form(r"\bDiagnoses (?:included|include|are|were|of)\b\s*:?\s*", None, _SENTENCE_END, ".;"),
+    _form(r"\bdiagnos[ie]s (?:is|are|was|were) (?:documented|noted|listed|reported) (?:as|is)"
+          r":?\s*", None, _LIST_END, "."),
+    _form(r"\bdiagnos[ie]s (?:that |which )?(?:included|includes|include)\b:?\s*", None,
+          _LIST_END, "."),
+    _form(r"\bDiagnoses (?:are|were|of)\b\s*:?\s*", None, _SENTENCE_END, ".;"),
     _form(r"\bdiagnosed with ", r" and (?:was|has|is|had)\b", _SENTENCE_END, ".;"),
+    _form(r"\bdiagnosed as having ", None, _LIST_END, "."),
     _form(r"\bdiagnos[ie]s of ", r" (?:as an? |for |with |who )", _SENTENCE_END, ".;"),
     _form(r"\bDiagnos[ie]s:\s*", None, r"\.(?:\s|$)|$", "."),
+))
+# "The injured worker is undergoing treatment for A, B and C." ("being treated for the
+# diagnoses of" is a DIAGNOSES form.)
+TREATED_FOR = listed.Listed("treat", (
+    _form(r"(?<=undergoing )treatment for (?!the diagnos)|(?<=being )treated for "
+          r"(?!the diagnos)", None, _LIST_END, "."),
 ))
 _SIDE = re.compile(r"(?:" + "|".join(lx.SIDES) + r")$", re.IGNORECASE)
 
 
 def read_diagnoses(view: View, bounds: tuple[int, int]) -> None:
+    """The summary's first list of diagnoses (later mentions repeat or add history)."""
     lo, hi = bounds
-    for start, end in DIAGNOSES.finditer(view.norm, view.folded, lo, hi):
-        list_claims(view, "diagnoses", start, end, keep=_SIDE)
-
-
+    found = [next(forms.finditer(view.norm, view.folded, lo, hi), None)
+             for forms in (DIAGNOSES, TREATED_FOR)]
+    first = min((span for span in found if span), default=None)
+    if first:
+        list_claims(view, "diagnoses", *first, keep=_SIDE, last_and=True)

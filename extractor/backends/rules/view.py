@@ -16,7 +16,7 @@ from extractor.core.fields import Claim
 from extractor.core.ingest import Document
 
 _SPLIT = re.compile(r",? and |, |; ")
-_SPLIT_LIST = re.compile(r", |; ")
+_SPLIT_LIST = re.compile(r", ?|; ")  # "California,North Carolina": two states
 
 @dataclass
 class View:
@@ -76,23 +76,41 @@ def skip_cell(norm: str, at: int) -> int:
 
 
 def list_claims(view: View, field: str, start: int, end: int, split: bool = True,
-                 split_and: bool = True, keep: re.Pattern | None = None) -> None:
+                split_and: bool = True, keep: re.Pattern | None = None,
+                last_and: bool = False) -> None:
     """Claim each piece of a list; a piece that is all `keep` (a side: "..., bilateral")
-    stays with the piece before it."""
+    stays with the piece before it. `last_and`: a list as prose writes it, split at
+    commas and at the first "and" of the last piece only ("cervical and lumbar strain,
+    and neck pain"), or at semicolons alone when it has them; a leading "and" or article
+    is not part of a piece."""
     if not split:
         view.text(f"{field}[{count(view, field)}]", start, end)
         return
-    pattern = _SPLIT if split_and else _SPLIT_LIST
+    norm = view.norm
+    if last_and:
+        pattern = _SEMICOLONS if norm.find("; ", start, end) >= 0 else _COMMAS
+    else:
+        pattern = _SPLIT if split_and else _SPLIT_LIST
     pieces, pos = [], start
-    for sep in list(pattern.finditer(view.norm, start, end)) + [None]:
+    for sep in list(pattern.finditer(norm, start, end)) + [None]:
         stop = sep.start() if sep else end
-        if keep and pieces and keep.fullmatch(view.norm, pos, stop):
+        if keep and pieces and keep.fullmatch(norm, pos, stop):
             pieces[-1] = (pieces[-1][0], stop)
         else:
             pieces.append((pos, stop))
         pos = sep.end() if sep else end
+    if last_and and pattern is _COMMAS:
+        a, b = pieces[-1]
+        a = _LEAD.match(norm, a, b).end()
+        at = norm.find(" and ", a, b)
+        pieces[-1:] = [(a, at), (at + 5, b)] if at >= 0 else [(a, b)]
     for a, b in pieces:
+        a = _LEAD.match(norm, a, b).end() if last_and else a
         view.text(f"{field}[{count(view, field)}]", a, b)
+
+
+_COMMAS, _SEMICOLONS = re.compile(r", "), re.compile(r"; ")
+_LEAD = re.compile(r"(?:and |an? |the )?", re.IGNORECASE)
 
 
 def count(view: View, field: str) -> int:
