@@ -8,7 +8,8 @@ For every ``evals/fixtures/gold/*.json``:
 1. shape: exact key sets, types and enum values of the documented gold contract;
 2. consistency: ``outcome`` and ``medically_necessary`` agree with the decisions;
 3. grounding: every text value (diagnoses, treatment, both guidelines, rationale) occurs,
-   in order, in the canonicalised text of its letter (after the known fixture page
+   in order, in the canonicalised text of its letter, and a modified request's
+   ``original_request`` / ``authorized`` text anywhere in it (after the known fixture page
    furniture is dropped; PDFs are read with pypdf).  This catches typos in hand labels.
 
 Exits non-zero on the first file with problems listed.
@@ -26,8 +27,9 @@ LETTERS, GOLD = FIX / "letters", FIX / "gold"
 
 TOP = ["case_number", "date_assigned", "decision_date", "ur_denial_date", "application_received",
        "priority", "reviewer", "patient", "diagnoses", "items", "outcome", "_notes"]
-ITEM = ["treatment", "decision", "medically_necessary", "category", "quantity", "medication",
-        "claims_administrator_guideline", "maximus_guideline", "rationale"]
+ITEM = ["treatment", "original_request", "authorized", "decision", "medically_necessary",
+        "category", "quantity", "medication", "claims_administrator_guideline",
+        "maximus_guideline", "rationale"]
 CATEGORIES = {"medication", "injection", "imaging", "physical_therapy", "acupuncture",
               "chiropractic", "surgery", "durable_medical_equipment", "diagnostic_test",
               "consultation", "program", "other"}
@@ -114,9 +116,14 @@ def check(path: Path) -> list[str]:
                               and isinstance(m["name"], str) and m["name"]
                               and is_str_or_none(m["strength"]))):
             errs.append(f"item {n} medication")
-        for k in ("claims_administrator_guideline", "maximus_guideline", "rationale"):
+        for k in ("original_request", "authorized", "claims_administrator_guideline",
+                  "maximus_guideline", "rationale"):
             if not is_str_or_none(it[k]):
                 errs.append(f"item {n} {k}")
+        # both null unless utilization review modified the request; what was authorized
+        # is only given for a modified request, whose original request is then known
+        if it["authorized"] is not None and it["original_request"] is None:
+            errs.append(f"item {n} authorized without original_request")
     ds = {it.get("decision") for it in g["items"]}
     want = (None if not ds else "upheld" if ds == {"upheld"} else
             "overturned" if ds == {"overturned"} else "partially_overturned")
@@ -137,6 +144,11 @@ def check(path: Path) -> list[str]:
             errs.append(f"diagnosis not in letter: {d!r}")
     pos = 0
     for n, it in enumerate(g["items"], 1):
+        # a modified request's original and authorized text may be written anywhere (the
+        # case summary often says what utilization review modified): present, not in order
+        for k in ("original_request", "authorized"):
+            if it[k] is not None and it[k] not in text:
+                errs.append(f"item {n} {k} not in letter: {it[k][:60]!r}")
         for k in ITEM:
             v = it[k]
             if k in ("treatment", "claims_administrator_guideline", "maximus_guideline",

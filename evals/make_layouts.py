@@ -141,8 +141,10 @@ def letter(draw: Draw) -> dict:
 def gold(c: dict) -> dict:
     has_header = c["header"] != "none"
     cover = c["header"] == "cover"
-    items = [{"treatment": t[0], "decision": d, "medically_necessary": d == "overturned",
-              "category": t[1], "quantity": t[2],
+    # no generated request was modified by utilization review: original_request and
+    # authorized are null
+    items = [{"treatment": t[0], "original_request": None, "authorized": None, "decision": d,
+              "medically_necessary": d == "overturned", "category": t[1], "quantity": t[2],
               "medication": {"name": t[3], "strength": t[4]} if t[3] else None,
               "claims_administrator_guideline": ca, "maximus_guideline": mx,
               "rationale": _rationale(reasons, d)} for t, d, ca, mx, reasons in c["items"]]
