@@ -142,8 +142,13 @@ def check(path: Path) -> list[str]:
     for d in g["diagnoses"]:
         if d not in text:
             errs.append(f"diagnosis not in letter: {d!r}")
+    # The earliest layout (MEDICAL PROFESSIONAL REVIEW) prints the guidelines of all items
+    # in one block and their rationales in the next: there an item's values follow its own
+    # treatment (listed under ISSUE AT DISPUTE), and the treatments follow each other.
+    grouped = "medical treatment guideline(s) relied upon by professional reviewer" in text.lower()
     pos = 0
     for n, it in enumerate(g["items"], 1):
+        after_treatment = pos
         # a modified request's original and authorized text may be written anywhere (the
         # case summary often says what utilization review modified): present, not in order
         for k in ("original_request", "authorized"):
@@ -158,17 +163,23 @@ def check(path: Path) -> list[str]:
                     errs.append(f"item {n} {k} not found (in order) in letter: {v[:60]!r}...")
                 else:
                     pos = i + len(v)
+                    if k == "treatment":
+                        after_treatment = pos
+        if grouped:
+            pos = after_treatment
     return errs
 
 
 def _find_item_text(text: str, key: str, value: str, decision: str, pos: int) -> int:
     """Where an item's text value is, in order. A treatment is its heading: either
     'TREATMENT: Decision' or a numbered one ('1. TREATMENT', '2) TREATMENT', '1) Regarding
-    the request for TREATMENT:')."""
+    the request for TREATMENT:'), or the question of a one-item 'ISSUE AT DISPUTE:' ('Is the
+    request for TREATMENT medically necessary ...?')."""
     if key != "treatment":
         return text.find(value, pos)
     i = text.find(f"{value}: {decision.capitalize()}", pos)
-    numbered = re.compile(r"(?<!\S)\d{1,2}[.)] (?:Regarding the request for )?" + re.escape(value))
+    numbered = re.compile(r"(?<!\S)\d{1,2}[.)] (?:Regarding the request for )?" + re.escape(value)
+                          + r"|ISSUE AT DISPUTE: Is the request for " + re.escape(value))
     m = numbered.search(text, pos)
     if m and (i < 0 or m.start() < i):
         return m.end() - len(value)
