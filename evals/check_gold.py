@@ -8,7 +8,8 @@ For every ``evals/fixtures/gold/*.json``:
 1. shape: exact key sets, types and enum values of the documented gold contract;
 2. consistency: ``outcome`` and ``medically_necessary`` agree with the decisions;
 3. grounding: every text value (diagnoses, treatment, both guidelines, rationale) occurs,
-   in order, in the canonicalised text of its letter (after the known fixture page
+   in order, in the canonicalised text of its letter, and a modified request's
+   ``original_request`` / ``authorized`` text anywhere in it (after the known fixture page
    furniture is dropped; PDFs are read with pypdf).  This catches typos in hand labels.
 
 Exits non-zero on the first file with problems listed.
@@ -26,8 +27,9 @@ LETTERS, GOLD = FIX / "letters", FIX / "gold"
 
 TOP = ["case_number", "date_assigned", "decision_date", "ur_denial_date", "application_received",
        "priority", "reviewer", "patient", "diagnoses", "items", "outcome", "_notes"]
-ITEM = ["treatment", "decision", "medically_necessary", "category", "quantity", "medication",
-        "claims_administrator_guideline", "maximus_guideline", "rationale"]
+ITEM = ["treatment", "original_request", "authorized", "decision", "medically_necessary",
+        "category", "quantity", "medication", "claims_administrator_guideline",
+        "maximus_guideline", "rationale"]
 CATEGORIES = {"medication", "injection", "imaging", "physical_therapy", "acupuncture",
               "chiropractic", "surgery", "durable_medical_equipment", "diagnostic_test",
               "consultation", "program", "other"}
@@ -114,9 +116,14 @@ def check(path: Path) -> list[str]:
                               and isinstance(m["name"], str) and m["name"]
                               and is_str_or_none(m["strength"]))):
             errs.append(f"item {n} medication")
-        for k in ("claims_administrator_guideline", "maximus_guideline", "rationale"):
+        for k in ("original_request", "authorized", "claims_administrator_guideline",
+                  "maximus_guideline", "rationale"):
             if not is_str_or_none(it[k]):
                 errs.append(f"item {n} {k}")
+        # both null unless utilization review modified the request; what was authorized
+        # is only given for a modified request, whose original request is then known
+        if it["authorized"] is not None and it["original_request"] is None:
+            errs.append(f"item {n} authorized without original_request")
     ds = {it.get("decision") for it in g["items"]}
     want = (None if not ds else "upheld" if ds == {"upheld"} else
             "overturned" if ds == {"overturned"} else "partially_overturned")
@@ -135,8 +142,18 @@ def check(path: Path) -> list[str]:
     for d in g["diagnoses"]:
         if d not in text:
             errs.append(f"diagnosis not in letter: {d!r}")
+    # The earliest layout (MEDICAL PROFESSIONAL REVIEW) prints the guidelines of all items
+    # in one block and their rationales in the next: there an item's values follow its own
+    # treatment (listed under ISSUE AT DISPUTE), and the treatments follow each other.
+    grouped = "medical treatment guideline(s) relied upon by professional reviewer" in text.lower()
     pos = 0
     for n, it in enumerate(g["items"], 1):
+        after_treatment = pos
+        # a modified request's original and authorized text may be written anywhere (the
+        # case summary often says what utilization review modified): present, not in order
+        for k in ("original_request", "authorized"):
+            if it[k] is not None and it[k] not in text:
+                errs.append(f"item {n} {k} not in letter: {it[k][:60]!r}")
         for k in ITEM:
             v = it[k]
             if k in ("treatment", "claims_administrator_guideline", "maximus_guideline",
@@ -146,17 +163,23 @@ def check(path: Path) -> list[str]:
                     errs.append(f"item {n} {k} not found (in order) in letter: {v[:60]!r}...")
                 else:
                     pos = i + len(v)
+                    if k == "treatment":
+                        after_treatment = pos
+        if grouped:
+            pos = after_treatment
     return errs
 
 
 def _find_item_text(text: str, key: str, value: str, decision: str, pos: int) -> int:
     """Where an item's text value is, in order. A treatment is its heading: either
     'TREATMENT: Decision' or a numbered one ('1. TREATMENT', '2) TREATMENT', '1) Regarding
-    the request for TREATMENT:')."""
+    the request for TREATMENT:'), or the question of a one-item 'ISSUE AT DISPUTE:' ('Is the
+    request for TREATMENT medically necessary ...?')."""
     if key != "treatment":
         return text.find(value, pos)
     i = text.find(f"{value}: {decision.capitalize()}", pos)
-    numbered = re.compile(r"(?<!\S)\d{1,2}[.)] (?:Regarding the request for )?" + re.escape(value))
+    numbered = re.compile(r"(?<!\S)\d{1,2}[.)] (?:Regarding the request for )?" + re.escape(value)
+                          + r"|ISSUE AT DISPUTE: Is the request for " + re.escape(value))
     m = numbered.search(text, pos)
     if m and (i < 0 or m.start() < i):
         return m.end() - len(value)

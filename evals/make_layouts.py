@@ -7,7 +7,9 @@ content written here (treatments with their counts and strengths, guidelines,
 rationales, diagnoses). The gold record is built from the same choices, never
 from an extractor. `tests/test_layouts.py` draws many letters with hypothesis
 and checks the rules against the constructed gold; this script writes a dozen of
-them as `g-*` fixtures (fixed seed) with their gold:
+them as `g-*` fixtures (fixed seed) with their gold, and two more in each layout of 2013
+(`LAYOUTS`: the 'Notice of Independent Medical Review Determination', the 'Independent
+Medical Review' label block, the 'MEDICAL PROFESSIONAL REVIEW'):
 
     python evals/make_layouts.py            # writes evals/fixtures/{letters,gold}/g-*
     python evals/make_layouts.py --pdf-only # rebuilds f-pdfwrap--1.pdf from its text
@@ -94,6 +96,17 @@ ITEM_FORMS = ["heading", "sentence", "numbered", "paragraph", "closing"]
 # How labels and section headings are capitalised: as printed, or in another case.
 LABEL_CASES = ["printed", "lower", "upper", "sentence", "mixed"]
 FORMATS = ["text", "markdown", "html", "pdf"]
+# The layouts of 2013 and early 2014, each with its own header, sections and item form
+# (drawn after everything above, so the committed g-* letters of the current layout keep
+# their draws): "notice" is the 'Notice of Independent Medical Review Determination'
+# (items "regarding": a numbered list of 'MAXIMUS Federal Services, Inc. has determined the
+# request for X is (not) medically necessary and appropriate.' sentences, then '1) Regarding
+# the request for X:' sections); "imr2013" the 'Independent Medical Review' label block
+# with any current item form; "mpr" the 'MEDICAL PROFESSIONAL REVIEW' (items "blocks": the
+# guidelines and rationales of all items in shared capitalised blocks). Only as text or PDF.
+LAYOUTS = ["current", "notice", "imr2013", "mpr"]
+LAYOUT_FORMS = {"notice": "regarding", "mpr": "blocks"}
+OLD_HEADERS = ["notice", "imr2013", "mpr"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
 # Dates the letter mentions, as (year, month, day) ranges that are always valid.
@@ -111,8 +124,9 @@ def _date(draw: Draw, year: int) -> str:
 
 
 # -- one letter ------------------------------------------------------------------
-def letter(draw: Draw) -> dict:
-    """Every choice of one letter, and its gold."""
+def letter(draw: Draw, layouts: Sequence[str] = LAYOUTS) -> dict:
+    """Every choice of one letter, and its gold. `layouts` limits the layout drawn (a
+    single one is not drawn at all)."""
     c = {k: draw(v) for k, v in (("header", HEADER_STYLES), ("form", ITEM_FORMS),
                                  ("format", FORMATS), ("dates", DATE_FORMS),
                                  ("worker", WORKERS), ("ca", CA_LABELS), ("mx", MX_LABELS),
@@ -135,14 +149,42 @@ def letter(draw: Draw) -> dict:
     c["diagnoses"] = [d for d in dict.fromkeys([draw(DIAGNOSES), draw(DIAGNOSES)])]
     c["dx_form"] = draw(range(3))
     c["specialty"], c["states"] = draw(SPECIALTIES), draw(STATES)
+    layout = layouts[0] if len(layouts) == 1 else draw(layouts)
+    if layout != "current":
+        c["header"] = layout
+        c["form"] = LAYOUT_FORMS.get(layout, c["form"])
+        c["format"] = {"markdown": "text", "html": "pdf"}.get(c["format"], c["format"])
+        c["joined"] = draw([False, True])  # PDF text lost the space in 'notmedically'
+        c["pairs"] = draw([False, True])   # imr2013: two labels to a line
     return c
 
 
+def dates(c: dict) -> dict:
+    """The letter's dates: those drawn, or in the layouts of 2013 moved to that time in
+    their order (UR decision, application a month later, assignment a month after that,
+    decision early in 2014), keeping the drawn days."""
+    d = {k: c[k] for k in ("doi", "ur", "received", "assigned", "decided")}
+    if c["header"] in OLD_HEADERS:
+        m = (int(d["ur"][5:7]) - 1) % 9 + 1
+        d.update(ur=f"2013-{m:02d}{d['ur'][7:]}", received=f"2013-{m + 1:02d}{d['received'][7:]}",
+                 assigned=f"2013-{m + 2:02d}{d['assigned'][7:]}",
+                 decided=f"2014-{int(d['decided'][5:7]) % 3 + 1:02d}{d['decided'][7:]}")
+    return d
+
+
+def case_number(c: dict) -> str:
+    return "CM13" + c["number"][4:] if c["header"] in OLD_HEADERS else c["number"]
+
+
 def gold(c: dict) -> dict:
+    if c["header"] in OLD_HEADERS:
+        return _gold_2013(c)
     has_header = c["header"] != "none"
     cover = c["header"] == "cover"
-    items = [{"treatment": t[0], "decision": d, "medically_necessary": d == "overturned",
-              "category": t[1], "quantity": t[2],
+    # no generated request was modified by utilization review: original_request and
+    # authorized are null
+    items = [{"treatment": t[0], "original_request": None, "authorized": None, "decision": d,
+              "medically_necessary": d == "overturned", "category": t[1], "quantity": t[2],
               "medication": {"name": t[3], "strength": t[4]} if t[3] else None,
               "claims_administrator_guideline": ca, "maximus_guideline": mx,
               "rationale": _rationale(reasons, d)} for t, d, ca, mx, reasons in c["items"]]
@@ -161,12 +203,52 @@ def gold(c: dict) -> dict:
     }
 
 
+def _gold_2013(c: dict) -> dict:
+    """The 2013 layouts' gold: what each one's header states, in the fields it maps to
+    ('IMR Case Number' -> case_number, 'Dated:' -> decision_date, 'Date of UR Decision' ->
+    ur_denial_date, 'filed on' -> application_received); no Claims Administrator guideline
+    in the notice and MPR layouts."""
+    d, layout = dates(c), c["header"]
+    ca_given = layout == "imr2013"
+    items = [{"treatment": t[0], "original_request": None, "authorized": None, "decision": dd,
+              "medically_necessary": dd == "overturned", "category": t[1], "quantity": t[2],
+              "medication": {"name": t[3], "strength": t[4]} if t[3] else None,
+              "claims_administrator_guideline": ca if ca_given else None,
+              "maximus_guideline": mx, "rationale": _rationale_for(c, t[0], reasons, dd)}
+             for t, dd, ca, mx, reasons in c["items"]]
+    return {
+        "case_number": case_number(c),
+        "date_assigned": d["assigned"] if layout == "imr2013" else None,
+        "decision_date": d["decided"] if layout in ("notice", "imr2013") else None,
+        "ur_denial_date": d["ur"],
+        "application_received": d["received"] if layout == "notice" else None,
+        "priority": None,
+        "reviewer": {"specialties": [c["specialty"]], "subspecialties": [],
+                     "licensed_states": c["states"]},
+        "patient": {"age": c["age"], "sex": c["sex"], "date_of_injury": d["doi"]},
+        "diagnoses": c["diagnoses"], "items": items, "outcome": outcome(c),
+        "_notes": "generated by evals/make_layouts.py: " + describe(c),
+    }
+
+
 def outcome(c: dict) -> str:
     ds = {d for _, d, *_ in c["items"]}
     return "partially_overturned" if len(ds) > 1 else ds.pop()
 
 
 def describe(c: dict) -> str:
+    if c["header"] in OLD_HEADERS:
+        title = {"notice": "2013 'Notice of Independent Medical Review Determination'",
+                 "imr2013": "late-2013 'Independent Medical Review' label block"
+                            + (" (two labels to a line)" if c["pairs"] else ""),
+                 "mpr": "2013 'MEDICAL PROFESSIONAL REVIEW'"}[c["header"]]
+        upheld = any(d == "upheld" for _, d, *_ in c["items"])
+        lost = (", PDF lost space 'notmedically'"
+                if c["joined"] and upheld and c["header"] != "imr2013" else "")
+        return (f"layout {title}, items as {c['form']}, format {c['format']}, dates "
+                f"{c['dates']}, worker '{c['worker']}'"
+                + (f", labels '{c['ca']}' / '{c['mx']}' / '{c['rat']}'"
+                   if c["header"] == "imr2013" else "") + f" in {c['case']} case{lost}")
     return (f"header {c['header']}, items as {c['form']}, format {c['format']}, dates "
             f"{c['dates']}, worker '{c['worker']}', labels '{c['ca']}' / '{c['mx']}' / "
             f"'{c['rat']}' in {c['case']} case")
@@ -190,10 +272,28 @@ def _rationale(reasons: list[str], decision: str) -> str:
     return " ".join(reasons) + f" The request {verdict}."
 
 
+def _verdict(c: dict, decision: str) -> str:
+    """'is (not) medically necessary', as the letter prints it (a lost space or not)."""
+    if decision == "overturned":
+        return "is medically necessary"
+    return "is notmedically necessary" if c.get("joined") else "is not medically necessary"
+
+
+def _rationale_for(c: dict, treatment: str, reasons: list[str], decision: str) -> str:
+    """The notice and MPR layouts close a rationale with 'The request for X is (not)
+    medically necessary and appropriate.'; imr2013 as the current layout."""
+    if c["header"] in ("notice", "mpr"):
+        return (" ".join(reasons)
+                + f" The request for {treatment} {_verdict(c, decision)} and appropriate.")
+    return _rationale(reasons, decision)
+
+
 # -- writing it out ----------------------------------------------------------------
 def paragraphs(c: dict) -> list[tuple[str, str]]:
     """The letter as (kind, text) blocks: 'header' rows, 'heading', 'p', 'item'."""
     date = lambda iso: write_date(iso, c["dates"])
+    if c["header"] in OLD_HEADERS:
+        return _paragraphs_2013(c, date)
     blocks: list[tuple[str, str]] = []
     blocks += _header(c, date)
     blocks.append(("heading", recase("HOW THE IMR FINAL DETERMINATION WAS MADE", c["case"])))
@@ -211,6 +311,90 @@ def paragraphs(c: dict) -> list[tuple[str, str]]:
                          "items/services set forth below:")))
     for n, (t, d, ca, mx, reasons) in enumerate(c["items"], 1):
         blocks += _item(c, n, t[0], d, ca, mx, _rationale(reasons, d))
+    return blocks
+
+
+def _paragraphs_2013(c: dict, date) -> list[tuple[str, str]]:
+    """A letter in one of the layouts of 2013 and early 2014."""
+    d, case, layout = dates(c), c["case"], c["header"]
+    h = lambda text: ("heading", recase(text, case))
+    row = lambda *cells: ("row", "|".join(recase(x, case) if i % 2 == 0 else x
+                                          for i, x in enumerate(cells)))
+    states = " and ".join(c["states"])
+    rationales = [(t[0], dd, ca, mx, _rationale_for(c, t[0], reasons, dd))
+                  for t, dd, ca, mx, reasons in c["items"]]
+    decided = [f"{n}) MAXIMUS Federal Services, Inc. has determined the request for {t} "
+               f"{_verdict(c, dd)} and appropriate." for n, (t, dd, *_) in enumerate(rationales, 1)]
+    if layout == "notice":
+        blocks = [("p", "MAXIMUS FEDERAL SERVICES, INC."),
+                  h("Notice of Independent Medical Review Determination"),
+                  ("p", f"{recase('Dated:', case)} {date(d['decided'])}"),
+                  row("Employee:", "[redacted]"), row("Claim Number:", f"WC-{c['number'][-6:]}"),
+                  row("Date of UR Decision:", date(d["ur"])),
+                  row("Date of Injury:", date(d["doi"])),
+                  row("IMR Case Number:", case_number(c)),
+                  ("p", ("MAXIMUS Federal Services, Inc. has completed the Independent Medical "
+                         "Review (IMR) of the above workers' compensation case. The IMR Final "
+                         "Determination for each disputed item/service is set forth below:"))]
+        blocks += [("p", x) for x in decided]
+        blocks += [h("INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE"),
+                   ("p", ("The Independent Medical Review was conducted on the following basis: "
+                          "the application for Independent Medical Review was filed on "
+                          f"{date(d['received'])} disputing the Utilization Review Denial dated "
+                          f"{date(d['ur'])}."))]
+        blocks += [("p", x) for x in decided]
+        blocks += [h("Medical Qualifications of the Expert Reviewer:"),
+                   ("p", (f"The physician reviewer is Board Certified in {c['specialty']} and is "
+                          f"licensed to practice in {states}.")),
+                   h("Case Summary:"),
+                   ("p", ("The following case summary was taken from the Utilization Review "
+                          f"denial dated {date(d['ur'])}:")),
+                   ("p", _summary(c, date, d)),
+                   h("Documents Reviewed:"),
+                   ("p", f"Utilization Review Determination dated {date(d['ur'])}")]
+        for n, (t, dd, ca, mx, rationale) in enumerate(rationales, 1):
+            blocks += [("p", f"{n}) Regarding the request for {t}:"),
+                       h("Medical Treatment Guideline(s) Relied Upon by the Expert Reviewer:"),
+                       ("p", mx), h("Rationale for the Decision:"), ("p", rationale)]
+        return blocks
+    if layout == "mpr":
+        blocks = [h("MEDICAL PROFESSIONAL REVIEW"), row("IMR Case Number:", case_number(c)),
+                  row("Date of Injury:", date(d["doi"])),
+                  row("Date of UR Decision:", date(d["ur"])), h("ISSUE AT DISPUTE:")]
+        blocks += [("p", f"{n}) {t}") for n, (t, *_) in enumerate(rationales, 1)]
+        blocks += [h("CASE SUMMARY:"), ("p", _summary(c, date, d)),
+                   h("DOCUMENTS REVIEWED FOR DETERMINATION:"),
+                   ("p", f"Utilization Review Determination dated {date(d['ur'])}"),
+                   h("MEDICAL TREATMENT GUIDELINE(S) RELIED UPON BY PROFESSIONAL REVIEWER AND WHY:")]
+        blocks += [("p", f"{n}) {t}: {mx}") for n, (t, _, _, mx, _) in enumerate(rationales, 1)]
+        blocks.append(h("RATIONALE FOR WHY THE REQUESTED TREATMENT/SERVICE IS/WAS NOT "
+                        "MEDICALLY NECESSARY:"))
+        blocks += [("p", f"{n}) {t}: {r}") for n, (t, _, _, _, r) in enumerate(rationales, 1)]
+        blocks += [h("MEDICAL REVIEWER QUALIFICATIONS:"),
+                   ("p", (f"The professional reviewer is Board Certified in {c['specialty']} and "
+                          f"is licensed to practice in {states}."))]
+        return blocks
+    # imr2013: the label block, then the sections of the current layout, renamed
+    labels = [("Case Number:", case_number(c)), ("Date Assigned:", date(d["assigned"])),
+              ("Date of Injury:", date(d["doi"])), ("Decision Date:", date(d["decided"])),
+              ("UR Denial Date:", date(d["ur"]))]
+    blocks = [("p", "MAXIMUS FEDERAL SERVICES, INC."), h("Independent Medical Review")]
+    if c["pairs"]:
+        blocks += [row(*labels[0], *labels[1]), row(*labels[2], *labels[3]), row(*labels[4])]
+    else:
+        blocks += [row(*pair) for pair in labels]
+    blocks += [h("HOW THE IMR FINAL DETERMINATION WAS MADE"),
+               ("p", ("MAXIMUS Federal Services sent the complete case file to an expert "
+                      "reviewer. The expert reviewer is Board Certified in "
+                      f"{c['specialty']} and is licensed to practice in {states}.")),
+               h("DOCUMENTS REVIEWED"),
+               ("p", f"Utilization Review Determination dated {date(d['ur'])}"),
+               h("CLINICAL CASE SUMMARY"), ("p", _summary(c, date, d)),
+               h("IMR DECISION(S) AND RATIONALE(S)"),
+               ("p", ("The Final Determination was based on decisions for the disputed "
+                      "items/services set forth below:"))]
+    for n, (t, dd, ca, mx, rationale) in enumerate(rationales, 1):
+        blocks += _item(c, n, t, dd, ca, mx, rationale)
     return blocks
 
 
@@ -235,7 +419,8 @@ def _header(c: dict, date) -> list[tuple[str, str]]:
             row("Priority:", pri)]
 
 
-def _summary(c: dict, date) -> str:
+def _summary(c: dict, date, d: dict | None = None) -> str:
+    d = d or c
     sex, age, w = c["sex"], c["age"], c["worker"]
     person = {"male": "man", "female": "woman"}[sex]
     who = [f"The {w} is a {age}-year-old {sex}", f"The {w} is a {age} year old {person}",
@@ -243,8 +428,8 @@ def _summary(c: dict, date) -> str:
     dx = c["diagnoses"]
     said = [f"The {w} was diagnosed with {' and '.join(dx)}.",
             f"Diagnoses include {' and '.join(dx)}.", f"Diagnoses: {'; '.join(dx)}."][c["dx_form"]]
-    return (f"{who} who sustained an industrial injury on {date(c['doi'])}. {said} A "
-            f"utilization review dated {date(c['ur'])} non-certified the request.")
+    return (f"{who} who sustained an industrial injury on {date(d['doi'])}. {said} A "
+            f"utilization review dated {date(d['ur'])} non-certified the request.")
 
 
 def _item(c: dict, n: int, treatment: str, d: str, ca: str, mx: str, rationale: str):
@@ -338,16 +523,33 @@ def write_fixtures(n: int = 20, seed: int = 10) -> list[Path]:
     paths = []
     for i in range(n):
         # cycle the families so each header style, item form and format is present
-        c = letter(rng.choice)
+        c = letter(rng.choice, layouts=["current"])
         c["header"], c["form"] = HEADER_STYLES[i % 5], ITEM_FORMS[(i + i // 5) % 5]
         c["format"] = FORMATS[i % 4]
         c["case"] = LABEL_CASES[(i // 2) % len(LABEL_CASES)]
-        suffix, data = render(c)
-        path = FIX / "letters" / f"g-{c['header']}-{c['form']}--{i:02d}{suffix}"
-        path.write_bytes(data)
-        (FIX / "gold" / f"{path.name}.json").write_text(json.dumps(gold(c), indent=2) + "\n")
-        paths.append(path)
+        paths.append(_write(c, i))
+    return paths + write_fixtures_2013(start=n)
+
+
+def write_fixtures_2013(start: int, seed: int = 2013) -> list[Path]:
+    """Two letters per layout of 2013 (text and PDF), numbered on from the others."""
+    rng = random.Random(seed)
+    paths = []
+    for k, (layout, fmt) in enumerate((lo, f) for lo in LAYOUTS[1:] for f in ("text", "pdf")):
+        c = letter(rng.choice, layouts=[layout])
+        c["format"], c["joined"], c["pairs"] = fmt, k % 2 == 0, k % 2 == 1
+        if layout == "imr2013":
+            c["form"] = ("sentence", "heading")[k % 2]
+        paths.append(_write(c, start + k))
     return paths
+
+
+def _write(c: dict, i: int) -> Path:
+    suffix, data = render(c)
+    path = FIX / "letters" / f"g-{c['header']}-{c['form']}--{i:02d}{suffix}"
+    path.write_bytes(data)
+    (FIX / "gold" / f"{path.name}.json").write_text(json.dumps(gold(c), indent=2) + "\n")
+    return path
 
 
 def write_pdf_fixture() -> Path:

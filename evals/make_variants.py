@@ -343,6 +343,71 @@ def old_names(text: str, docs_before: str) -> str:
 
 
 # -------------------------------------------------------------------- bad
+# Not IMR letters, though they quote the phrases of the 2013 layouts (invented text).
+NEWS_ARTICLE = """\
+Injured workers say review letters leave them in the dark
+
+SACRAMENTO - Two years after California handed disputes over medical treatment for
+injured workers to independent reviewers, many workers still open their mail to find a
+"Notice of Independent Medical Review Determination" that few of them can follow.
+
+The early letters, sent in 2013, began with the words "MEDICAL PROFESSIONAL REVIEW" and
+listed blocks such as "ISSUE AT DISPUTE:" and "RATIONALE FOR WHY THE REQUESTED
+TREATMENT/SERVICE IS/WAS NOT MEDICALLY NECESSARY:". Later ones carried a numbered list in
+which "MAXIMUS Federal Services, Inc. has determined the request for physical therapy is not
+medically necessary and appropriate."
+
+"You read 'Upheld' and you think you won," said a warehouse worker from Stockton whose
+request for a knee MRI was denied. "Then you find out upheld means the denial stands."
+
+Figures released by the Division of Workers' Compensation show that reviewers upheld the
+utilization review decision in most cases decided last year. Applicant attorneys say the
+letters should explain in plain language which guideline the reviewer relied upon, and
+that the case summary is often copied from the insurer's own denial.
+
+A spokesperson for the state said the letters have been redesigned several times and that
+the current "Independent Medical Review" final determination lists the Case Number, Date
+Assigned, Decision Date and UR Denial Date at the top of the first page.
+"""
+
+APPEAL_LETTER = """\
+LAW OFFICES OF [redacted]
+Applicant Attorneys
+
+January 15, 2014
+
+Workers' Compensation Appeals Board
+[redacted]
+
+Re:  Employee: [redacted]
+     IMR Case Number: CM13-0071144
+     Date of Injury: 04/02/2011
+
+PETITION APPEALING THE ADMINISTRATIVE DIRECTOR'S DETERMINATION
+
+Dear Sir or Madam:
+
+Applicant appeals the Notice of Independent Medical Review Determination dated
+12/19/2013, which stated: "1) MAXIMUS Federal Services, Inc. has determined the request for
+Lumbar epidural steroid injection at L5-S1 is not medically necessary and appropriate."
+
+The determination was made by a reviewer who did not examine the applicant. Its "Medical
+Treatment Guideline(s) Relied Upon by the Expert Reviewer" section cites a guideline that
+does not address radicular pain, and its "Rationale for the Decision" ignores the MRI of
+08/14/2013 showing nerve root compression. The "Case Summary" was taken word for word from
+the utilization review denial.
+
+Under Labor Code section 4610.6(h), a determination may be set aside for a plainly
+erroneous finding of fact that is a matter of ordinary knowledge. We ask the Board to
+rescind the determination and remand the dispute for a new independent medical review.
+
+Respectfully submitted,
+
+[redacted]
+Attorney for Applicant
+"""
+
+
 def write_bad() -> None:
     BAD.mkdir(parents=True, exist_ok=True)
     rnd = random.Random(20140812)
@@ -363,6 +428,16 @@ def write_bad() -> None:
              b"Cook 1/4 cup portions on a hot greased griddle until bubbles form, flip, and\n"
              b"cook until golden. Serves 4.\n"),
             "plain English text that is not an IMR letter"),
+        "not_imr_news_article.txt": (NEWS_ARTICLE.encode(),
+                                     "a news article about IMR that quotes the 2013 letters' "
+                                     "phrases ('Notice of Independent Medical Review "
+                                     "Determination', 'MEDICAL PROFESSIONAL REVIEW', 'has "
+                                     "determined the request for ... is not medically necessary "
+                                     "and appropriate') but is not an IMR letter"),
+        "not_imr_appeal_letter.txt": (APPEAL_LETTER.encode(),
+                                      "an applicant attorney's appeal letter quoting a 2013 IMR "
+                                      "notice (decision sentence, 'IMR Case Number', 'Rationale "
+                                      "for the Decision') but not itself an IMR letter"),
         "not_a_pdf.pdf": (b"This file has a .pdf extension but is plain text, not a PDF.\n",
                           "plain text named .pdf (no %PDF header)"),
         "corrupt.pdf": (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + rnd.randbytes(1500),
@@ -388,6 +463,9 @@ def write_readme() -> None:
         "  an extractor). Text values are canonicalised: whitespace runs collapsed, a word hyphenated",
         "  across a line break joined keeping the hyphen, `**`/`<b>` removed, typographic quotes ->",
         "  ASCII. `_notes` records labelling judgement calls.",
+        "  Every item has `original_request` and `authorized` right after `treatment`: both null",
+        "  unless utilization review modified the request, then the original request's text and",
+        "  what the Claims Administrator authorized, as the letter writes them.",
         "* `letters/v-<kind>--<original>` + `gold/v-<kind>--<original>.json` — messy-input variants;",
         "  each variant's gold is derived from the original's gold by the same transformation.",
         "* `bad/` — non-IMR / bad inputs for CLI and batch tests (no gold; an extractor should fail",
@@ -427,7 +505,12 @@ def _layout_families() -> list[str]:
              "labelled by reading them (`evals/layouts/` holds the text of the PDF one).",
              "`letters/g-<header>-<item form>--NN` are written by `evals/make_layouts.py`",
              "(fixed seed) with gold known by construction; `tests/test_layouts.py` draws many",
-             "more with hypothesis. `imr-extract eval` reports F1 per family.", "",
+             "more with hypothesis. `imr-extract eval` reports F1 per family.",
+             "The layouts of 2013 and early 2014 are `f-notice2013` / `g-notice-regarding` (the",
+             "'Notice of Independent Medical Review Determination'), `f-imr2013` / `g-imr2013-*`",
+             "(the 'Independent Medical Review' label block) and `f-mpr2013` / `g-mpr-blocks` (the",
+             "'MEDICAL PROFESSIONAL REVIEW'); `f-pdfartefacts` are PDF-text artefacts and",
+             "`f-cutshort` a letter whose last page is lost.", "",
              "| file | exercises |", "|---|---|"]
     for gold in sorted(GOLD.glob("[fg]-*.json")):
         notes = json.loads(gold.read_text(encoding="utf-8"))["_notes"]
