@@ -64,7 +64,8 @@ def eval_overall(*args: str) -> dict:
         subprocess.run([sys.executable, "-m", "extractor", "eval", *args, "--json", str(report)],
                        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
         data = json.loads(report.read_text())
-    return {**data["overall"], "fields_f1": [f["f1"] for f in data["fields"].values()]}
+    return {**data["overall"], "fields_f1": [f["f1"] for f in data["fields"].values()
+                                            if f["f1"] is not None]}  # None: nothing to score
 
 
 def scores_sentence() -> str:

@@ -38,7 +38,7 @@ REVIEW = re.compile(r"Independent Medical Review|\bIMR\b", re.IGNORECASE)
 DETERMINATION = re.compile(
     r"HOW THE IMR FINAL DETERMINATION WAS MADE|Final Determination:|"
     r": ?(?:Upheld|Overturned)\b|\b(?:UPHOLD|OVERTURN)\b|"
-    r"\b(?:is|are) (?:not )?medically necessary and appropriate")
+    r"\b(?:is|are) (?:not ?)?medically necessary and appropriate")
 HEADINGS, SECTION_OF = lx.landmark_pattern()
 MIN_LAYOUT = 2
 
@@ -46,20 +46,27 @@ MIN_LAYOUT = 2
 def missing(norm: str, found: list[re.Match]) -> list[str]:
     """What `norm` lacks to count as an IMR letter, given its `headings`; empty when
     it is one."""
-    lacks = [name for name, rx in (("MAXIMUS", ISSUER), ("Independent Medical Review", REVIEW),
-                                   ("a determination", DETERMINATION)) if not rx.search(norm)]
+    checks = (("MAXIMUS", ISSUER), ("Independent Medical Review", REVIEW),
+              ("a determination", DETERMINATION))
+    if norm.lstrip()[:60].upper().startswith(lx.OWN_TITLES):  # the title names the review
+        checks = checks[2:]
+    lacks = [name for name, rx in checks if not rx.search(norm)]
     if layout_kinds(norm, found, MIN_LAYOUT) < MIN_LAYOUT:
         lacks.append("the letter's own section headings or labels")
     return lacks
 
 
 def layout_kinds(norm: str, found: list[re.Match], enough: int) -> int:
-    """How many kinds of layout landmark `norm` has, counting no further than `enough`."""
+    """How many kinds of layout landmark `norm` has, counting no further than `enough`.
+    The letter's body must be one of them (a section heading or an item label): a
+    case number and a header block alone are what an appeal letter's "Re:" has too."""
     kinds = len({SECTION_OF[m.group()] for m in found})
     if kinds >= enough:
         return kinds
+    kinds += bool(lx.ITEM_LABELS.find(norm, 0, len(norm)))
+    if kinds == 0:
+        return 0
     for present in (lambda: lx.CASE_NUMBER.search(norm) is not None,
-                    lambda: bool(lx.ITEM_LABELS.find(norm, 0, len(norm))),
                     lambda: _header_block(norm)):
         if kinds >= enough:
             break
@@ -84,14 +91,19 @@ def headings(text: str, index: TextIndex) -> list[re.Match]:
 
 
 def _is_heading(text: str, index: TextIndex, m: re.Match) -> bool:
-    """A landmark counts where it is written in capitals, or in any case where it
-    stands on its own line (bar markup: '### ', '<h3>'), unlike the same words in
-    a sentence ("the following clinical case summary based on ...")."""
+    """A landmark counts where it begins its line written in capitals (text may run
+    on after it: a reflowed letter), or in any case where it stands on its own line,
+    a colon after it allowed (bar markup: '### ', '<h3>'). The same words inside a
+    sentence ("the following clinical case summary based on ...", an article that
+    quotes "ISSUE AT DISPUTE:") are prose."""
+    raw_s, raw_e = index.span(*m.span())
+    line_s = max(text.rfind("\n", max(0, raw_s - HEADING_LINE), raw_s),
+                 text.rfind("\f", max(0, raw_s - HEADING_LINE), raw_s))
+    before = text[line_s + 1:raw_s] if line_s >= 0 or raw_s < HEADING_LINE else "x"
+    if _MARKUP.sub("", before):
+        return False
     if index.norm[m.start():m.end()].isupper():
         return True
-    raw_s, raw_e = index.span(*m.span())
-    line_s = text.rfind("\n", max(0, raw_s - HEADING_LINE), raw_s)
     line_e = text.find("\n", raw_e, raw_e + HEADING_LINE)
-    before = text[line_s + 1:raw_s] if line_s >= 0 or raw_s < HEADING_LINE else "x"
     after = text[raw_e:line_e] if line_e >= 0 else text[raw_e:raw_e + HEADING_LINE + 1]
-    return not _MARKUP.sub("", before + after)
+    return not _MARKUP.sub("", after).removeprefix(":")

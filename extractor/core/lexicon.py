@@ -22,10 +22,20 @@ from extractor.core.table import FIELDS
 # where it is written in capitals or stands on a line of its own (`rules._is_heading`).
 LANDMARKS: dict[str, tuple[str, ...]] = {
     "credentials": ("HOW THE IMR FINAL DETERMINATION WAS MADE",
-                    "HOW THE FINAL DETERMINATION WAS MADE", "EXPERT REVIEWER CREDENTIALS"),
+                    "HOW THE FINAL DETERMINATION WAS MADE", "EXPERT REVIEWER CREDENTIALS",
+                    "MEDICAL QUALIFICATIONS OF THE EXPERT REVIEWER",
+                    "MEDICAL REVIEWER QUALIFICATIONS"),
     "summary": ("CLINICAL CASE SUMMARY", "EXPERT REVIEWER CASE SUMMARY", "CASE SUMMARY",
                 "CLINICAL SUMMARY", "SUMMARY OF RECORDS", "SUMMARY OF MEDICAL RECORDS"),
-    "documents": ("DOCUMENTS REVIEWED", "MEDICAL RECORDS REVIEWED", "RECORDS REVIEWED"),
+    "documents": ("DOCUMENTS REVIEWED", "MEDICAL RECORDS REVIEWED", "RECORDS REVIEWED",
+                  "DOCUMENTS REVIEWED FOR DETERMINATION"),
+    # The earliest letters ("MEDICAL PROFESSIONAL REVIEW", 2013): the disputed items are
+    # listed first, then each kind of value in a block of its own, item by item.
+    "dispute": ("ISSUE AT DISPUTE", "ISSUES AT DISPUTE"),
+    "guideline block": ("MEDICAL TREATMENT GUIDELINE(S) RELIED UPON BY PROFESSIONAL REVIEWER "
+                        "AND WHY",),
+    "rationale block": ("RATIONALE FOR WHY THE REQUESTED TREATMENT/SERVICE IS/WAS NOT "
+                        "MEDICALLY NECESSARY",),
     "issues": ("IMR ISSUES, DECISIONS AND RATIONALES", "IMR ISSUES, DECISIONS, AND RATIONALES",
                "IMR ISSUES DECISIONS AND RATIONALES", "IMR DECISION(S) AND RATIONALE(S)",
                "ISSUES, DECISIONS AND RATIONALES", "DECISIONS AND RATIONALES"),
@@ -35,7 +45,8 @@ LANDMARKS: dict[str, tuple[str, ...]] = {
 # quotes with these; the rules map matched text back with `word_of`) ---------------
 SAYS: dict[str, tuple[str, ...]] = {
     "partially_overturned": (r"partially[ _]overturn(?:ed|s)?", r"partial overturn(?:ed)?"),
-    "upheld": (r"upheld", r"upholds?", r"(?:is|are|was|were) not medically necessary"),
+    # ("notmedically": PDF text of 2013 letters often loses the space between two words)
+    "upheld": (r"upheld", r"upholds?", r"(?:is|are|was|were) not ?medically necessary"),
     "overturned": (r"overturned", r"overturns?", r"(?:is|are|was|were) medically necessary"),
     "female": (r"female", r"woman", r"lady"),
     "male": (r"male", r"man", r"gentleman"),
@@ -217,7 +228,7 @@ HEADING_DECISION = re.compile(r": ?(?P<d>Upheld|Overturned|Uphold|Overturn) ?$",
 # "1. ", "2) " starting a numbered item heading or decision sentence.
 NUMBERED = re.compile(r"(?<!\S)(?P<n>\d{1,2})[.)] (?=\S)")
 # "... is not medically necessary and appropriate": the decision written as a sentence.
-DECISION_SENTENCE = re.compile(r" (?P<say>(?:is|are|was|were) (?:not )?medically necessary"
+DECISION_SENTENCE = re.compile(r" (?P<say>(?:is|are|was|were) (?:not ?)?medically necessary"
                                r"(?: and appropriate)?)\.? ?$", re.IGNORECASE)
 # A numbered heading that names the request, then the decision in its own paragraph:
 # "1. Norco #120 The request for Norco #120 is not medically necessary ..."
@@ -226,6 +237,20 @@ DECISION_PARAGRAPH = re.compile(r"[.:]? (?=The request for )")
 REQUEST_FOR = re.compile(r"(?:Regarding )?(?:the )?request for ", re.IGNORECASE)
 # ... or closes the item in its own paragraph, after the rationale (2013 letters).
 CLOSING_DECISION = "The request for "
+# The 2013 notice lists each item's decision before the items ("1) MAXIMUS Federal
+# Services, Inc. has determined the request for X is not medically necessary and
+# appropriate."); an item whose own text states none takes its decision from there.
+DECISION_LIST = re.compile(
+    r"(?<!\S)(?P<n>\d{1,2})\) MAXIMUS Federal Services, Inc\. has determined (?:that )?the "
+    r"request for (?P<t>[^.]{1,400}?)(?P<say> (?:is|are) (?:not ?)?medically necessary) and "
+    r"appropriate\.", re.IGNORECASE)
+# When the application was filed, said in prose ("the application for Independent Medical
+# Review was filed on 9/5/2013").
+APPLICATION_FILED = re.compile(r"[Aa]pplication for (?:an )?Independent Medical Review was "
+                               r"(?:filed|received) on ")
+# Titles that name the review where the letter names neither MAXIMUS nor IMR: the
+# document begins with one (core/landmarks.py).
+OWN_TITLES = ("MEDICAL PROFESSIONAL REVIEW",)
 # A request that utilization review modified (DWC letters from 2016):
 #   "X was the original request. The Claims Administrator authorized Y, leaving the
 #    original request IMR eligible. The original request, T is: Overturned", or

@@ -94,10 +94,14 @@ class Item(_Strict):
     treatment: Annotated[str, Spec(TEXT, description="The treatment in dispute, as written: "
                                    "for a request utilization review modified, the part "
                                    "that went to IMR")]
+    # The rules read these from the item heading (lexicon.AUTHORIZED); the model is not
+    # asked for them yet (ask=False), so its answer schema and recorded answers stand.
     original_request: Annotated[str | None, Spec(
-        TEXT, description="A modified request: the original request, as written")] = None
+        TEXT, ask=False,
+        description="A modified request: the original request, as written")] = None
     authorized: Annotated[str | None, Spec(
-        TEXT, description="A modified request: what the claims administrator authorized")] = None
+        TEXT, ask=False,
+        description="A modified request: what the claims administrator authorized")] = None
     decision: Annotated[Decision | None, Spec(
         WORD, gap=True, filter=True, labels=("Decision", "IMR Decision", "Determination"),
         description="upheld or overturned")] = None
@@ -123,7 +127,8 @@ class Item(_Strict):
             "Guideline relied upon by the Expert Reviewer",
             "Guideline relied on by MAXIMUS", "Guidelines relied on by MAXIMUS",
             "The Expert Reviewer based his/her decision on",
-            "The Expert Reviewer based the decision on", "MAXIMUS"),
+            "The Expert Reviewer based the decision on",
+            "Medical Treatment Guideline(s) Relied Upon by the Expert Reviewer", "MAXIMUS"),
         description="Guideline the IMR reviewer based the decision on")] = None
     rationale: Annotated[str | None, Spec(
         TEXT, gap=True, long=True, labels=(
@@ -169,11 +174,12 @@ class Record(_Strict):
         DATE, labels=("Date Assigned", "Assigned Date", "Date of Assignment"),
         description="Date assigned")] = None
     decision_date: Annotated[str | None, Spec(
-        DATE, filter=True, labels=("Decision Date", "Date of Decision", "Determination Date"),
+        DATE, filter=True, labels=("Decision Date", "Date of Decision", "Determination Date",
+                                   "Dated"),
         description="Date of the decision")] = None
     ur_denial_date: Annotated[str | None, Spec(
         DATE, labels=("UR Denial Date", "Date of UR Denial", "UR Determination Date",
-                      "Utilization Review Denial Date"),
+                      "Utilization Review Denial Date", "Date of UR Decision"),
         description="Date of the utilization review denial")] = None
     application_received: Annotated[str | None, Spec(
         DATE, labels=("Application Received", "IMR Application Received",

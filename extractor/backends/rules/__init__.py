@@ -14,6 +14,7 @@ One module per part of the letter, in reading order:
   header.py    the header block, the Final Determination sentence, the credentials
   summary.py   the worker (age, sex, date of injury), the UR denial date, diagnoses
   items.py     item segmentation: where each disputed item begins and ends
+  blocks.py    the same for the earliest letters, which give each value in a block
   item.py      one item's values (treatment, modified request, decision, quantity,
                medication, its labelled paragraphs)
   view.py      what they share: the normalized text and claiming a span of it
@@ -21,7 +22,7 @@ One module per part of the letter, in reading order:
 
 from __future__ import annotations
 
-from extractor.backends.rules import header, items, sections, summary
+from extractor.backends.rules import blocks, header, items, sections, summary
 from extractor.backends.rules.view import View
 from extractor.core.fields import Claim
 from extractor.core.ingest import Document
@@ -32,9 +33,11 @@ def extract(doc: Document) -> tuple[list[Claim], list[str]]:
     view = View(doc=doc, norm=doc.index.norm, claims=[], warnings=[])
     bounds = sections.find(view)
     header.read_header(view, bounds["header"])
+    header.read_filed(view, bounds["header"])
     header.read_outcome(view, bounds["header"])
     header.read_reviewer(view, bounds["credentials"])
     summary.read_patient(view, bounds["summary"])
     summary.read_diagnoses(view, bounds["summary"])
-    items.read(view, bounds["issues"])
+    if not blocks.read(view):
+        items.read(view, bounds["issues"])
     return view.claims, view.warnings

@@ -33,6 +33,17 @@ def read_header(view: View, bounds: tuple[int, int]) -> None:
             view.claim(path, iso[0][0], start, value.end())
 
 
+def read_filed(view: View, bounds: tuple[int, int]) -> None:
+    """The application's date where a 2013 notice says it in prose ("the application for
+    Independent Medical Review was filed on 9/5/2013")."""
+    lo, hi = bounds
+    m = lx.APPLICATION_FILED.search(view.norm, lo, hi)
+    date = DATE.match(view.norm, m.end()) if m else None
+    iso = find_dates(date.group()) if date else []
+    if iso:
+        view.claim("application_received", iso[0][0], m.start(), date.end())
+
+
 def read_outcome(view: View, bounds: tuple[int, int]) -> None:
     """The letter's own Final Determination sentence (a cover page), if it has one."""
     lo, hi = bounds
@@ -60,8 +71,10 @@ LICENSED = re.compile(r"licensed to practice in (?P<v>[A-Z][A-Za-z]+(?: [A-Z][A-
 LABELLED = {
     "reviewer.licensed_states": re.compile(r"State\(s\) of Licensure:\s*"),
     "reviewer.specialties": re.compile(r"Certification\(s\)/Specialty:\s*"),
+    "reviewer.subspecialties": re.compile(r"Subspecialt(?:y|ies):\s*"),
 }
 _LABEL_END = re.compile(r" (?:State\(s\) of Licensure:|Certification\(s\)/Specialty:|"
+                        r"Subspecialt(?:y|ies):|"
                         r"CLINICAL CASE SUMMARY|DOCUMENTS REVIEWED|[A-Z][A-Z ]{12,})")
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from extractor.backends.rules.view import View, trim
 from extractor.core import lexicon as lx
+from extractor.core.normalize import canonical
 from extractor.core.table import FIELDS
 
 DECISION = next(p for p in lx.ITEM_PARAGRAPHS if FIELDS[p].words)
@@ -19,6 +20,7 @@ class Label:
     path: str      # field path of the paragraph it opens ('items.rationale')
     start: int
     end: int
+    stop: int = -1  # where its paragraph ends [default: at the next label, or the item's end]
 
 
 @dataclass
@@ -36,11 +38,13 @@ class Heading:
         self.said_at = self.start if self.said_at < 0 else self.said_at
 
 
-def read(view: View, i: int, head: Heading, labels: list[Label], end: int) -> None:
+def read(view: View, i: int, head: Heading, labels: list[Label], end: int) -> str | None:
+    """Claim the item's values. Returns its treatment as written, or None when it has no
+    treatment; `view.undecided` gets the item when its own text states no decision."""
     norm = view.norm
     start, t_end = trim(norm, head.start, head.t_end)
     if t_end <= start:
-        return
+        return None
     field = f"items[{i}]"
     if head.original >= 0:
         start, t_end = _modified(view, field, head, start, t_end)
@@ -51,9 +55,13 @@ def read(view: View, i: int, head: Heading, labels: list[Label], end: int) -> No
     _quantity(view, field, start, treatment)
     _medication(view, field, start, treatment)
     if not head.decision and all(x.path != DECISION for x in labels):
-        end = _closing_decision(view, f"{field}.decision", head.end, end)
+        closing = _closing_decision(view, f"{field}.decision", head.end, end)
+        if closing is None:
+            view.undecided.add(i)
+        elif _own_paragraph(view, closing):  # else it is the rationale's last sentence
+            end = closing
     for j, x in enumerate(labels):
-        stop = labels[j + 1].start if j + 1 < len(labels) else end
+        stop = x.stop if x.stop >= 0 else labels[j + 1].start if j + 1 < len(labels) else end
         local = FIELDS[x.path].local
         if x.path == DECISION:
             said = _said(norm, x.end, stop)
@@ -61,6 +69,7 @@ def read(view: View, i: int, head: Heading, labels: list[Label], end: int) -> No
                 view.claim(f"{field}.{local}", _decision(said.group()), x.start, said.end())
         else:
             view.text(f"{field}.{local}", x.end, stop)
+    return norm[start:t_end]
 
 
 def _modified(view: View, field: str, head: Heading, start: int, t_end: int) -> tuple[int, int]:
@@ -79,19 +88,61 @@ def _modified(view: View, field: str, head: Heading, start: int, t_end: int) -> 
     return wrapper.span("t")
 
 
-def _closing_decision(view: View, field: str, lo: int, hi: int) -> int:
-    """An item with no decision yet may close with one in its own paragraph ("The request
-    for ... is not medically necessary and appropriate."): claim it, and return where it
-    starts, so the paragraph before it (the rationale) ends there; else hi."""
+def _closing_decision(view: View, field: str, lo: int, hi: int) -> int | None:
+    """An item with no decision yet may close with one ("The request for ... is not
+    medically necessary and appropriate."): claim it, and return where it starts."""
     norm = view.norm
     while hi > lo and norm[hi - 1] == " ":
         hi -= 1
     at = norm.rfind(lx.CLOSING_DECISION, max(lo, hi - HEADING_MAX), hi)
     said = lx.DECISION_SENTENCE.search(norm, at, hi) if at >= 0 else None
     if not said or not said.group("say").lower().endswith("appropriate"):
-        return hi
+        return None
     view.claim(field, _decision(said.group("say")), at, said.end())
     return at
+
+
+def _own_paragraph(view: View, at: int) -> bool:
+    """Whether norm offset `at` starts a paragraph of the letter: after a blank line, or
+    a paragraph tag of an export. A closing decision in a paragraph of its own is not
+    part of the rationale before it; one at the end of the rationale's paragraph is."""
+    text = view.doc.text
+    i = view.doc.index.raw_start(at)
+    lo = max(0, i - 200)
+    lo = max(text.rfind(".", lo, i), text.rfind(":", lo, i), lo)
+    if view.doc.format == "pdf":  # a PDF's text keeps no blank lines: a new line after a
+        return "\n" in text[lo:i]  # sentence's end is where its paragraphs break
+    return _PARAGRAPH_BREAK.search(text, lo, i) is not None
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f]*\n|</?(?:p|div|br|h\d|li|tr|td)\b", re.IGNORECASE)
+
+
+def listed_decisions(view: View, decided: dict[int, str], lo: int, hi: int) -> None:
+    """Items whose own text states no decision take it from the numbered decision list
+    of a 2013 notice (lexicon.DECISION_LIST) in norm[lo:hi], where the list names the
+    same treatment under the same number."""
+    norm = view.norm
+    for m in lx.DECISION_LIST.finditer(norm, lo, hi):
+        i = int(m.group("n")) - 1
+        if i in view.undecided and canonical(m.group("t")).casefold() == canonical(
+                decided.get(i, "")).casefold():
+            view.claim(f"items[{i}].decision", _decision(m.group("say")), m.start(), m.end())
+            view.undecided.discard(i)
+            view.from_list.add(i)
+
+
+def cut_short(view: View, last: int) -> None:
+    """The last item states no decision while the items before it close with one: its
+    page with the decision was lost. Warn, and leave its rationale out as incomplete."""
+    if last < 1 or last not in view.from_list | view.undecided or any(
+            i in view.from_list | view.undecided for i in range(last)):
+        return
+    field = f"items[{last}].rationale"
+    view.warnings.append(f"letter appears truncated after {field}: it ends without the "
+                         "sentence that states the decision, so that value is left out as "
+                         "incomplete")
+    view.claims = [c for c in view.claims if c.field != field]
 
 
 def _medication(view: View, field: str, start: int, treatment: str) -> None:

@@ -35,10 +35,14 @@ def read(view: View, bounds: tuple[int, int]) -> None:
             heads.append(head)
         floor = group[-1].end
     starts = [x.start for x in labels]
+    treatments = {}
     for i, head in enumerate(heads):
         end = heads[i + 1].begin if i + 1 < len(heads) else hi
         mine = labels[bisect.bisect_left(starts, head.end):bisect.bisect_left(starts, end)]
-        reading.read(view, i, head, mine, end)
+        treatments[i] = reading.read(view, i, head, mine, end)
+    if view.undecided:
+        reading.listed_decisions(view, treatments, 0, lo)
+        reading.cut_short(view, len(heads) - 1)
     if heads and hi == len(view.norm):
         reading.truncated(view, len(heads) - 1, labels, heads[-1], hi)
 

@@ -30,8 +30,9 @@ def find(view: View) -> dict[str, tuple[int, int]]:
 
     if "issues" in found:
         issues = section("issues", (n, n))
-    else:
-        labels = lx.ITEM_LABELS.find(norm, 0, n)
+    else:  # the items start before their first label, after the last section heading
+        after = max((e for s, e in found.values() if s < n), default=0)
+        labels = lx.ITEM_LABELS.find(norm, after, n) or lx.ITEM_LABELS.find(norm, 0, n)
         issues = (_heading_before(norm, labels[0][1]), n) if labels else (n, n)
     first = starts[0] if starts else min(n, 1500)
     cred = section("credentials", (0, found.get("summary", (issues[0], 0))[0]))

@@ -94,10 +94,12 @@ _SIDE = re.compile(r"(?:" + "|".join(lx.SIDES) + r")$", re.IGNORECASE)
 
 
 def read_diagnoses(view: View, bounds: tuple[int, int]) -> None:
-    """The summary's first list of diagnoses (later mentions repeat or add history)."""
+    """Every list of diagnoses in the summary, in text order."""
     lo, hi = bounds
-    found = [next(forms.finditer(view.norm, view.folded, lo, hi), None)
-             for forms in (DIAGNOSES, TREATED_FOR)]
-    first = min((span for span in found if span), default=None)
-    if first:
-        list_claims(view, "diagnoses", *first, keep=_SIDE, last_and=True)
+    spans = sorted([*DIAGNOSES.finditer(view.norm, view.folded, lo, hi),
+                    *TREATED_FOR.finditer(view.norm, view.folded, lo, hi)])
+    end = lo
+    for start, stop in spans:
+        if start >= end:
+            list_claims(view, "diagnoses", start, stop, keep=_SIDE, last_and=True)
+            end = stop

@@ -27,6 +27,8 @@ class View:
     claims: list[Claim]
     warnings: list[str]
     list_sizes: dict[str, int] = field(default_factory=dict)
+    undecided: set[int] = field(default_factory=set)  # items whose text states no decision
+    from_list: set[int] = field(default_factory=set)  # ... that took it from a decision list
 
     def claim(self, field: str, value, start: int, end: int) -> None:
         """Claim `value` for `field`, quoting norm[start:end] as the letter has it."""
