@@ -486,6 +486,7 @@ def write_readme() -> None:
     ]
     for name, desc in ORIGINAL_DESCRIPTIONS.items():
         lines.append(f"| `letters/{name}` | {desc} |")
+    lines += _published()
     lines += ["", "## Variants", "", "| file | kind | exercises / gold change |", "|---|---|---|"]
     for name, kind, desc in MANIFEST:
         if kind != "bad":
@@ -496,6 +497,24 @@ def write_readme() -> None:
         if kind == "bad":
             lines.append(f"| `{name}` | {desc} |")
     (FIX / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _published() -> list[str]:
+    """The published PDFs, described by their gold (labelled by reading each letter)."""
+    lines = ["", "## Published letters", "",
+             "`letters/p-dwc--<case>.pdf` are Final Determination Letters exactly as the Division",
+             "of Workers' Compensation publishes them (late 2016 and early 2017, AES-encrypted",
+             "with an empty password), picked to cover many-item letters, overturned items and",
+             "modified requests, and labelled by reading the letter: the labellers never ran an",
+             "extractor. `_notes` in each gold file records their judgement calls.", "",
+             "| file | items | outcome | modified | notes |", "|---|---|---|---|---|"]
+    for gold in sorted(GOLD.glob("p-*.json")):
+        g = json.loads(gold.read_text(encoding="utf-8"))
+        modified = sum(1 for it in g["items"] if it["original_request"])
+        notes = g["_notes"].replace("|", "/").replace("\n", " ")
+        lines.append(f"| `letters/{gold.name[:-5]}` | {len(g['items'])} | {g['outcome']} | "
+                     f"{modified} | {notes} |")
+    return lines
 
 
 def _layout_families() -> list[str]:

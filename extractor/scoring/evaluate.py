@@ -350,9 +350,10 @@ def prompts_hash() -> str | None:
 
 
 # -- layout families ----------------------------------------------------------------------
-# A fixture's family is in its name: the five real letters (NNN_*), messy variants of them
-# (v-KIND--*), hand-written letters of one layout family (f-FAMILY--*), generated ones (g-*).
-GROUPS = {"v-": "variant", "f-": "hand-written", "g-": "generated"}
+# A fixture's family is in its name: the five real letters (NNN_*), published PDFs as the
+# DWC publishes them (p-SOURCE--*), messy variants of them (v-KIND--*), hand-written letters
+# of one layout family (f-FAMILY--*), generated ones (g-*).
+GROUPS = {"p-": "published", "v-": "variant", "f-": "hand-written", "g-": "generated"}
 
 
 def family(name: str) -> tuple[str, str]:
