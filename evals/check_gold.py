@@ -9,7 +9,7 @@ For every ``evals/fixtures/gold/*.json``:
 2. consistency: ``outcome`` and ``medically_necessary`` agree with the decisions;
 3. grounding: every text value (diagnoses, treatment, both guidelines, rationale) occurs,
    in order, in the canonicalised text of its letter (after the known fixture page
-   furniture is dropped; PDFs are read with pypdf).  This catches typos in hand labels.
+   furniture is dropped; PDFs are read with PDFium).  This catches typos in hand labels.
 
 Exits non-zero on the first file with problems listed.
 """
@@ -45,10 +45,20 @@ def canon(s: str) -> str:
 def letter_text(path: Path) -> str:
     raw = path.read_bytes()
     if path.suffix == ".pdf":
-        import io
+        import pypdfium2
 
-        from pypdf import PdfReader
-        return "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(raw)).pages)
+        doc = pypdfium2.PdfDocument(raw)
+        try:
+            pages = []
+            for page in doc:
+                textpage = page.get_textpage()
+                pages.append(textpage.get_text_range())
+                textpage.close()
+                page.close()
+        finally:
+            doc.close()
+        # U+FFFE: PDFium's mark for a hyphen at a line end
+        return "\n".join(pages).replace("\r\n", "\n").replace("\ufffe", "-")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import io
-import logging
 import os
 import re
 import stat
@@ -17,16 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from extractor.config import DEFAULT_MAX_BYTES
-from extractor.core import decode, landmarks
+from extractor.core import decode, landmarks, pdf
 from extractor.core.normalize import TextIndex
 from extractor.errors import IngestError
 
 SUPPORTED = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
              ".html": "html", ".htm": "html", ".pdf": "pdf"}
-
-# pypdf logs its complaints about damaged files; they become our one-line error
-# instead. Set once, not per call: batch threads read PDFs concurrently.
-logging.getLogger("pypdf").setLevel(logging.CRITICAL)
 
 
 @dataclass
@@ -143,23 +137,14 @@ def _looks_like_markdown(head: str) -> bool:
 
 
 def _pdf_text(data: bytes, path: str, max_chars: int) -> str:
-    from pypdf import PdfReader
-
+    """PDFium's text, read in a separate process bounded in memory and time (pdf.py)."""
     try:
-        reader = PdfReader(io.BytesIO(data))
-        pages, chars = [], 0
-        for page in reader.pages:
-            pages.append(page.extract_text() or "")
-            chars += len(pages[-1]) + 2
-            if chars > max_chars:  # compressed streams can inflate far beyond the file
-                raise IngestError(f"{path}: text too long (over {max_chars:,} characters; "
-                                  f"the limit is --max-bytes)")
-    except IngestError:
-        raise
-    except Exception as e:  # pypdf raises many kinds on damaged files
-        detail = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
-        raise IngestError(f"{path}: unreadable PDF ({detail})") from None
-    text = "\n\f".join(pages)
+        text = pdf.text(data, max_chars, path)
+    except pdf.TextTooLong:
+        raise IngestError(f"{path}: text too long (over {max_chars:,} characters; "
+                          f"the limit is --max-bytes)") from None
+    except pdf.PdfError as e:
+        raise IngestError(f"{path}: {e}") from None
     if not text.strip():
         raise IngestError(f"{path}: PDF has no extractable text (scanned image?)")
     return text
