@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,37 @@ class Document:
 
 def load(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     return from_bytes(read(path, max_bytes), str(path), max_bytes)
+
+
+def load_each(paths, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[tuple[str, Document | IngestError]]:
+    """(path, its Document or the IngestError it gets) for each path, in order. While the
+    caller works on one letter, the next one's PDF is already being read (pdf.prefetch):
+    PDFium runs in its reader process alongside the caller's rules."""
+    paths = list(paths)
+    nxt = _read_ahead(paths[0], max_bytes) if paths else None
+    for i, path in enumerate(paths):
+        data = nxt
+        nxt = _read_ahead(paths[i + 1], max_bytes) if i + 1 < len(paths) else None
+        try:
+            if isinstance(data, IngestError):
+                raise data
+            doc = from_bytes(data, str(path), max_bytes)
+        except IngestError as e:
+            doc = e
+        if isinstance(nxt, bytes) and _is_pdf(nxt, str(paths[i + 1])):
+            pdf.prefetch(nxt, max_bytes, str(paths[i + 1]))
+        yield str(path), doc
+
+
+def _read_ahead(path, max_bytes: int) -> bytes | IngestError:
+    try:
+        return read(path, max_bytes)
+    except IngestError as e:
+        return e
+
+
+def _is_pdf(data: bytes, path: str, fmt: str | None = None) -> bool:
+    return (fmt or SUPPORTED.get(Path(path).suffix.lower())) == "pdf" or data[:5] == b"%PDF-"
 
 
 def read(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -102,12 +134,12 @@ def from_bytes(data: bytes, path: str = "<stdin>", max_bytes: int = DEFAULT_MAX_
     _check_size(path, len(data), max_bytes)
     if not data.strip():
         raise IngestError(f"{path}: empty file")
-    fmt = fmt or SUPPORTED.get(Path(path).suffix.lower(), "text")
     warnings: list[str] = []
-    if fmt == "pdf" or data[:5] == b"%PDF-":
+    if _is_pdf(data, path, fmt):
         fmt = "pdf"
         text = _pdf_text(data, path, max_bytes)
     else:
+        fmt = fmt or SUPPORTED.get(Path(path).suffix.lower(), "text")
         text = decode.text(data, path, warnings)
         if fmt == "text" and _looks_like_markdown(text[:4000]):
             fmt = "markdown"

@@ -22,6 +22,7 @@ This module imports nothing from `extractor`: the reader runs it as a plain scri
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import select
@@ -221,6 +222,7 @@ class _Reader:
     def __init__(self):
         self.proc: subprocess.Popen | None = None
         self.pid = 0  # the process that started it: a forked child starts its own
+        self.ahead: bytes | None = None  # the file sent by prefetch, its reply not yet read
 
     def start(self) -> None:
         if self.proc is not None and self.pid == os.getpid() and self.proc.poll() is None:
@@ -232,21 +234,43 @@ class _Reader:
         self.pid = os.getpid()
 
     def read(self, data: bytes, max_chars: int, name: str) -> str:
-        self.start()
-        proc = self.proc
-        encoded = name.encode("utf-8", "replace")
-        try:
-            _write_all(proc.stdin, _REQUEST.pack(len(encoded), len(data), max_chars)
-                       + encoded)
-            _write_all(proc.stdin, data)
-            head = self._receive(proc, _REPLY.size)
-            status, size = _REPLY.unpack(head)
-            payload = self._receive(proc, size).decode("utf-8", "surrogatepass")
-        except (BrokenPipeError, EOFError):
-            raise PdfError(self._died()) from None
+        if self.ahead is not data:  # not the file prefetched: that reply is dropped
+            self._drop_ahead()
+            self.send(data, max_chars, name)
+        self.ahead = None
+        status, payload = self._collect()
         if status == _OK:
             return payload
         raise TextTooLong() if status == _TOO_LONG else PdfError(payload)
+
+    def prefetch(self, data: bytes, max_chars: int, name: str) -> None:
+        self._drop_ahead()
+        self.send(data, max_chars, name)
+        self.ahead = data
+
+    def send(self, data: bytes, max_chars: int, name: str) -> None:
+        """Send one request. A reader that died meanwhile shows when its reply is read."""
+        self.start()
+        encoded = name.encode("utf-8", "replace")
+        try:
+            _write_all(self.proc.stdin, _REQUEST.pack(len(encoded), len(data), max_chars)
+                       + encoded)
+            _write_all(self.proc.stdin, data)
+        except BrokenPipeError:
+            pass
+
+    def _collect(self) -> tuple[int, str]:
+        try:
+            status, size = _REPLY.unpack(self._receive(self.proc, _REPLY.size))
+            return status, self._receive(self.proc, size).decode("utf-8", "surrogatepass")
+        except EOFError:
+            raise PdfError(self._died()) from None
+
+    def _drop_ahead(self) -> None:
+        if self.ahead is not None:
+            self.ahead = None
+            with contextlib.suppress(PdfError):
+                self._collect()
 
     def _receive(self, proc: subprocess.Popen, n: int) -> bytes:
         deadline = time.monotonic() + TIMEOUT
@@ -286,6 +310,12 @@ def start() -> None:
     """Start the reader now (it imports PDFium while the caller does other work)."""
     with _LOCK:
         _reader.start()
+
+
+def prefetch(data: bytes, max_chars: int, name: str = "") -> None:
+    """Have the reader start on `data` now; `text()` of the same bytes object collects it."""
+    with _LOCK:
+        _reader.prefetch(data, max_chars, name)
 
 
 def text(data: bytes, max_chars: int, name: str = "") -> str:
