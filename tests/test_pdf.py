@@ -7,7 +7,6 @@ dirs: with fpdf2, with pypdfium2, or byte by byte for the malformed ones."""
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -17,22 +16,13 @@ from pathlib import Path
 
 import pytest
 from conftest import LETTERS
+from test_ingest_safety import _one_error, _records
 
 HANG = 60  # seconds
 PDF_LETTER = LETTERS / "v-pdf--003_a451431fba358ec9.pdf"
 REAL = Path("/work/shared/real-letters")
 REAL_PDFS = sorted(REAL.glob("*.pdf")) if REAL.is_dir() else []
 CRASH_ENV = "IMR_EXTRACT_TEST_CRASH_ON"
-
-
-def _records(result) -> list[dict]:
-    return [json.loads(line) for line in result.stdout.splitlines()]
-
-
-def _one_error(result, message: str) -> None:
-    assert "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if "error:" in line]
-    assert len(errors) == 1 and message in errors[0], result.stderr
 
 
 # -- hostile files, byte by byte ----------------------------------------------------------
