@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LETTER = ROOT / "evals" / "fixtures" / "letters" / "004_fc97f7610c159615.txt"
-HEAVY = ("openai", "instructor", "rich", "httpx", "tenacity", "pypdf", "sqlite_utils")
+HEAVY = ("openai", "instructor", "rich", "httpx", "tenacity", "pypdfium2", "sqlite_utils")
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 

@@ -10,7 +10,7 @@ For every ``evals/fixtures/gold/*.json``:
 3. grounding: every text value (diagnoses, treatment, both guidelines, rationale) occurs,
    in order, in the canonicalised text of its letter, and a modified request's
    ``original_request`` / ``authorized`` text anywhere in it (after the known fixture page
-   furniture is dropped; PDFs are read with pypdf).  This catches typos in hand labels.
+   furniture is dropped; PDFs are read with PDFium).  This catches typos in hand labels.
 
 Exits non-zero on the first file with problems listed.
 """
@@ -47,10 +47,20 @@ def canon(s: str) -> str:
 def letter_text(path: Path) -> str:
     raw = path.read_bytes()
     if path.suffix == ".pdf":
-        import io
+        import pypdfium2
 
-        from pypdf import PdfReader
-        return "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(raw)).pages)
+        doc = pypdfium2.PdfDocument(raw)
+        try:
+            pages = []
+            for page in doc:
+                textpage = page.get_textpage()
+                pages.append(textpage.get_text_range())
+                textpage.close()
+                page.close()
+        finally:
+            doc.close()
+        # U+FFFE: PDFium's mark for a hyphen at a line end
+        return "\n".join(pages).replace("\r\n", "\n").replace("\ufffe", "-")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -173,11 +183,16 @@ def check(path: Path) -> list[str]:
 def _find_item_text(text: str, key: str, value: str, decision: str, pos: int) -> int:
     """Where an item's text value is, in order. A treatment is its heading: either
     'TREATMENT: Decision' or a numbered one ('1. TREATMENT', '2) TREATMENT', '1) Regarding
-    the request for TREATMENT:'), or the question of a one-item 'ISSUE AT DISPUTE:' ('Is the
+    the request for TREATMENT:'), the part of a modified request that went to IMR
+    ('The original request, TREATMENT is: Upheld'), or the question of a one-item 'ISSUE AT DISPUTE:' ('Is the
     request for TREATMENT medically necessary ...?')."""
     if key != "treatment":
         return text.find(value, pos)
     i = text.find(f"{value}: {decision.capitalize()}", pos)
+    if i < 0:  # a modified request: "The original request, TREATMENT is: Upheld"
+        m = re.compile(re.escape(value) + r",? (?:is|are): " + decision.capitalize()).search(
+            text, pos)
+        i = m.start() if m else -1
     numbered = re.compile(r"(?<!\S)\d{1,2}[.)] (?:Regarding the request for )?" + re.escape(value)
                           + r"|ISSUE AT DISPUTE: Is the request for " + re.escape(value))
     m = numbered.search(text, pos)

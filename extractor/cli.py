@@ -126,21 +126,34 @@ def config_from(backend, model, base_url, mode, grounded, cache_path, no_cache, 
 @model_options
 @max_bytes_option
 @click.option("--compact", is_flag=True, help="One line of JSON per record even for one file.")
-def extract(files: tuple[str, ...], compact: bool, **model_args) -> None:
+@click.option("--text", "show_text", is_flag=True,
+              help="Print the letter's text instead of its record: the text every evidence "
+              "start/end refers to (a PDF's decoded text), as UTF-8 with its line breaks as "
+              "they are (read it back without newline translation). One file only.")
+def extract(files: tuple[str, ...], compact: bool, show_text: bool, **model_args) -> None:
     """Extract one JSON record per letter (.txt, .md, .html, .pdf) to stdout.
 
     One file prints pretty JSON; several print JSON Lines.
     """
+    if any(str(f).lower().endswith(".pdf") for f in files):
+        from extractor.core import pdf
+
+        pdf.start()  # the PDF reader starts up while the rules are imported
     from extractor.core import ingest
     from extractor.core.jsonline import dump_json
     from extractor.pipeline import extract_data
 
     config = config_from(**model_args)
+    if show_text:
+        _print_text(files, config.max_bytes)
+        return
     one_line = compact or len(files) > 1
     code = 0
-    for path in files:
+    for path, doc in ingest.load_each(files, config.max_bytes):
         try:
-            data = extract_data(ingest.load(path, config.max_bytes), config)
+            if isinstance(doc, ImrError):
+                raise doc
+            data = extract_data(doc, config)
         except ImrError as e:  # bad input, unreachable server, cache miss offline...
             _error(str(e))
             code = max(code, exit_code(e))
@@ -149,6 +162,19 @@ def extract(files: tuple[str, ...], compact: bool, **model_args) -> None:
         sys.stdout.flush()
     if code:
         sys.exit(code)
+
+
+def _print_text(files: tuple[str, ...], max_bytes: int) -> None:
+    from extractor.core import ingest
+
+    if len(files) != 1:
+        _fail(UsageError("--text prints one letter's text: give one file"))
+    try:
+        text = ingest.load(files[0], max_bytes).text
+    except ImrError as e:
+        _fail(e)
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.flush()
 
 
 # -- cache (issue 3) ----------------------------------------------------------------------

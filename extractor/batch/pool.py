@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
@@ -171,17 +172,33 @@ def _start_forkserver() -> None:
 
 
 def _serve(conn: Connection, fn: Callable, args: tuple) -> None:
-    """A worker: one result per task, in order, until the pipe closes."""
+    """A worker: one result per task, in order, until the pipe closes.
+
+    Chunks are received by a thread of their own into `inbox`: the main process sends a
+    chunk while this worker may be blocked sending a result, and with large letters (PDFs
+    of tens of KB, a few chunks ahead) both socket buffers filled and each side waited on
+    the other forever. Draining the pipe here means the main process's send always ends."""
     # Ctrl-C and SIGTERM are the main process's business: it stops us itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     exit_with_parent()
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=_receive_into, args=(conn, inbox), name="imr-inbox",
+                     daemon=True).start()
+    try:
+        while (tasks := inbox.get()) is not None:
+            for task in tasks:
+                conn.send(fn(task, *args))
+    except OSError:  # the batch is gone: the work is over
+        return
+
+
+def _receive_into(conn: Connection, inbox: queue.SimpleQueue) -> None:
     try:
         while True:
-            for task in conn.recv():
-                conn.send(fn(task, *args))
+            inbox.put(conn.recv())
     except (EOFError, OSError):  # the batch closed our pipe, or is gone: the work is over
-        return
+        inbox.put(None)
 
 
 def exit_with_parent() -> None:

@@ -8,25 +8,20 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import io
-import logging
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from extractor.config import DEFAULT_MAX_BYTES
-from extractor.core import decode, landmarks
+from extractor.core import decode, landmarks, pdf
 from extractor.core.normalize import TextIndex
 from extractor.errors import IngestError
 
 SUPPORTED = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
              ".html": "html", ".htm": "html", ".pdf": "pdf"}
-
-# pypdf logs its complaints about damaged files; they become our one-line error
-# instead. Set once, not per call: batch threads read PDFs concurrently.
-logging.getLogger("pypdf").setLevel(logging.CRITICAL)
 
 
 @dataclass
@@ -47,6 +42,37 @@ class Document:
 
 def load(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     return from_bytes(read(path, max_bytes), str(path), max_bytes)
+
+
+def load_each(paths, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[tuple[str, Document | IngestError]]:
+    """(path, its Document or the IngestError it gets) for each path, in order. While the
+    caller works on one letter, the next one's PDF is already being read (pdf.prefetch):
+    PDFium runs in its reader process alongside the caller's rules."""
+    paths = list(paths)
+    nxt = _read_ahead(paths[0], max_bytes) if paths else None
+    for i, path in enumerate(paths):
+        data = nxt
+        nxt = _read_ahead(paths[i + 1], max_bytes) if i + 1 < len(paths) else None
+        try:
+            if isinstance(data, IngestError):
+                raise data
+            doc = from_bytes(data, str(path), max_bytes)
+        except IngestError as e:
+            doc = e
+        if isinstance(nxt, bytes) and _is_pdf(nxt, str(paths[i + 1])):
+            pdf.prefetch(nxt, max_bytes, str(paths[i + 1]))
+        yield str(path), doc
+
+
+def _read_ahead(path, max_bytes: int) -> bytes | IngestError:
+    try:
+        return read(path, max_bytes)
+    except IngestError as e:
+        return e
+
+
+def _is_pdf(data: bytes, path: str, fmt: str | None = None) -> bool:
+    return (fmt or SUPPORTED.get(Path(path).suffix.lower())) == "pdf" or data[:5] == b"%PDF-"
 
 
 def read(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -108,12 +134,12 @@ def from_bytes(data: bytes, path: str = "<stdin>", max_bytes: int = DEFAULT_MAX_
     _check_size(path, len(data), max_bytes)
     if not data.strip():
         raise IngestError(f"{path}: empty file")
-    fmt = fmt or SUPPORTED.get(Path(path).suffix.lower(), "text")
     warnings: list[str] = []
-    if fmt == "pdf" or data[:5] == b"%PDF-":
+    if _is_pdf(data, path, fmt):
         fmt = "pdf"
         text = _pdf_text(data, path, max_bytes)
     else:
+        fmt = fmt or SUPPORTED.get(Path(path).suffix.lower(), "text")
         text = decode.text(data, path, warnings)
         if fmt == "text" and _looks_like_markdown(text[:4000]):
             fmt = "markdown"
@@ -143,23 +169,14 @@ def _looks_like_markdown(head: str) -> bool:
 
 
 def _pdf_text(data: bytes, path: str, max_chars: int) -> str:
-    from pypdf import PdfReader
-
+    """PDFium's text, read in a separate process bounded in memory and time (pdf.py)."""
     try:
-        reader = PdfReader(io.BytesIO(data))
-        pages, chars = [], 0
-        for page in reader.pages:
-            pages.append(page.extract_text() or "")
-            chars += len(pages[-1]) + 2
-            if chars > max_chars:  # compressed streams can inflate far beyond the file
-                raise IngestError(f"{path}: text too long (over {max_chars:,} characters; "
-                                  f"the limit is --max-bytes)")
-    except IngestError:
-        raise
-    except Exception as e:  # pypdf raises many kinds on damaged files
-        detail = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
-        raise IngestError(f"{path}: unreadable PDF ({detail})") from None
-    text = "\n\f".join(pages)
+        text = pdf.text(data, max_chars, path)
+    except pdf.TextTooLong:
+        raise IngestError(f"{path}: text too long (over {max_chars:,} characters; "
+                          f"the limit is --max-bytes)") from None
+    except pdf.PdfError as e:
+        raise IngestError(f"{path}: {e}") from None
     if not text.strip():
         raise IngestError(f"{path}: PDF has no extractable text (scanned image?)")
     return text
