@@ -588,7 +588,7 @@ def main() -> None:
         emit("pdf", n, build_pdf(T[n]), G[n],
              "Real PDF built with fpdf2 (Helvetica, US Letter): each non-blank line written as "
              "one line, whitespace-only separator lines as a small vertical gap; text layer "
-             "extractable with pypdf.", ext=".pdf")
+             "extractable with PDFium.", ext=".pdf")
 
     # mdheader ---------------------------------------------------------------
     for n, h in MD_HEADERS.items():

@@ -107,6 +107,31 @@ max_bytes_option = click.option(
     "characters a letter's text may decode to. A larger one is refused as bad input.")
 
 
+def _pdf_limit(env: str):
+    """Set the PDF reader's limit for this process and the workers it starts."""
+    def callback(ctx, param, value):
+        if value is not None:
+            import os
+            os.environ[env] = repr(value)
+        return value
+    return callback
+
+
+def pdf_limit_options(fn):
+    from extractor.core import pdf
+    fn = click.option(
+        "--pdf-timeout", type=click.FloatRange(min=0.1), default=None, expose_value=False,
+        callback=_pdf_limit(pdf.TIMEOUT_ENV),
+        help=f"Seconds the PDF reader may take for one PDF [default: {pdf.DEFAULT_TIMEOUT:g}; "
+        f"env {pdf.TIMEOUT_ENV}].")(fn)
+    return click.option(
+        "--pdf-memory", type=click.IntRange(min=64), default=None, expose_value=False,
+        callback=_pdf_limit(pdf.MEMORY_ENV),
+        help="MB of memory the PDF reader (PDFium, in a process of its own) may use; a PDF "
+        f"that needs more is refused [default: {pdf.DEFAULT_MEMORY_MB}; env "
+        f"{pdf.MEMORY_ENV}].")(fn)
+
+
 def config_from(backend, model, base_url, mode, grounded, cache_path, no_cache, offline,
                 log_requests=False, max_attempts=3, timeout=900.0, strict=False,
                 max_bytes=DEFAULT_MAX_BYTES) -> Config:
@@ -125,6 +150,7 @@ def config_from(backend, model, base_url, mode, grounded, cache_path, no_cache, 
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @model_options
 @max_bytes_option
+@pdf_limit_options
 @click.option("--compact", is_flag=True, help="One line of JSON per record even for one file.")
 @click.option("--text", "show_text", is_flag=True,
               help="Print the letter's text instead of its record: the text every evidence "
@@ -372,6 +398,7 @@ def _command_line() -> str:
               help="SQLite results database (created if missing, upgraded if old).")
 @model_options
 @max_bytes_option
+@pdf_limit_options
 @click.option("--concurrency", type=click.IntRange(1, 512), default=None,
               help="Model calls at once for llm/hybrid [default: 4]; worker processes for "
               "rules [default: one per core].")
@@ -529,6 +556,7 @@ def browse(db_path: str, host: str, port: int, no_open: bool, print_metadata: bo
               help="Seconds for a letter's bytes to arrive (408 after).")
 @model_options
 @max_bytes_option
+@pdf_limit_options
 def serve(host, port, token, db_path, concurrency, workers, request_timeout, upload_timeout,
           **model_args) -> None:
     """Run the extraction service: POST /v1/extract, /v1/schema, /docs, and a review page

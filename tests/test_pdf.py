@@ -162,20 +162,26 @@ def test_the_reader_is_capped_in_memory_and_the_caller_stays_small(tmp_path):
     grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grew_mb < 50
     children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    assert children_mb < pdf.MEMORY_LIMIT / 2**20  # RSS stays under the address-space cap
+    assert children_mb < pdf.DEFAULT_MEMORY_MB  # RSS stays under the address-space cap
     assert pdf.text(PDF_LETTER.read_bytes(), 10**7).count("MAXIMUS")  # a fresh reader
 
 
-def test_a_reader_that_takes_too_long_is_stopped(monkeypatch, tmp_path):
-    from extractor.core import pdf
-
-    monkeypatch.setattr(pdf, "TIMEOUT", 0.5)
-    pdf._reader.stop()
+def test_a_reader_that_takes_too_long_is_stopped(cli, tmp_path):
+    slow = _inflating(tmp_path, 60)
     start = time.monotonic()
-    with pytest.raises(pdf.PdfError, match=r"reading it took longer than 0.5 s"):
-        pdf.text(_inflating(tmp_path, 60).read_bytes(), 10**7, "slow.pdf")
+    result = cli("extract", "--pdf-timeout", "0.5", slow, PDF_LETTER, timeout=HANG)
+    assert result.returncode == 2
+    _one_error(result, f"{slow}: unreadable PDF (reading it took longer than 0.5 s; "
+               "--pdf-timeout)")
     assert time.monotonic() - start < 10
-    pdf._reader.stop()
+    assert len(_records(result)) == 1  # the next letter is read by a fresh reader
+
+
+def test_the_memory_cap_is_an_option(cli, tmp_path):
+    bomb = _inflating(tmp_path, 100)
+    result = cli("extract", "--pdf-memory", "200", bomb, timeout=HANG)
+    assert result.returncode == 2
+    assert "out of memory past 200 MB (--pdf-memory)" in result.stderr
 
 
 def test_threads_share_the_reader_safely():
@@ -260,7 +266,8 @@ def test_batch_records_a_letter_whose_reader_died_and_does_the_rest(cli, tmp_pat
         error = con.execute("select error from letters where status = 'failed'").fetchall()
     assert sorted(rows.values()) == ["done"] * 11 + ["failed"]
     assert rows[str(doomed)] == "failed"
-    assert error == [(f"{doomed}: {DIED}: out of memory past 768 MB, or a crash in PDFium)",)]
+    assert error == [(f"{doomed}: {DIED}: out of memory past 768 MB (--pdf-memory), or a crash "
+                      "in PDFium)",)]
 
 
 @pytest.mark.skipif(not REAL_PDFS, reason=f"the published letters are not in {REAL}")

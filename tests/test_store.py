@@ -89,8 +89,10 @@ def _save_before_v3(db: Store, record: Record) -> None:
     db.db["letters"].insert({"sha256": record.source.sha256, "path": record.source.path,
                              "format": record.source.format, "size": record.source.chars,
                              "status": "done", "fingerprint": "fp-rules"})
-    for table, values in old.items():
-        db.db[table].insert_all(values)
+    for table, values in old.items():  # the columns that version had (fields added since
+        columns = db.db[table].columns_dict  # get theirs on upgrade)
+        db.db[table].insert_all([{k: v for k, v in row.items() if k in columns}
+                                 for row in values])
 
 
 def test_a_v1_database_is_upgraded_keeping_its_data(tmp_path):

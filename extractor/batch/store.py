@@ -364,8 +364,7 @@ class Store:
         self._check_known()
         migrate(self.db, version)
         self._fts = self._fts_statements(version)
-        if version == SCHEMA_VERSION:
-            self._add_field_columns()
+        self._add_field_columns()  # the field table's columns, whatever the schema step
 
     def _add_field_columns(self) -> None:
         """A field added to the schema since this file was made gets its column (NULL for

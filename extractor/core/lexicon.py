@@ -57,8 +57,8 @@ SAYS: dict[str, tuple[str, ...]] = {
 WORKER = ("injured worker", "worker", "employee", "applicant", "patient", "claimant",
           "individual")
 # Dosage forms: "Fentanyl patch 25mcg/hr" names the drug Fentanyl.
-FORMS = ("patch", "patches", "pad", "pads", "tablet", "tablets", "tab", "tabs", "capsule", "capsules",
-         "cream", "gel", "ointment", "lotion", "solution", "spray")
+FORMS = ("patch", "patches", "pad", "pads", "tablet", "tablets", "tab", "tabs", "capsule",
+         "capsules", "cream", "gel", "ointment", "lotion", "solution", "spray")
 # Release forms written after a drug name: "Tramadol ER".
 RELEASE = ("ER", "XR", "CR", "SR", "XL", "DR", "ODT", "IR")
 # Words before a colon that belong to an item's heading, not a label that ends the text
@@ -72,6 +72,9 @@ NUMBER_WORDS = {w: n for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty".split())}
 NUMBER_WORDS.update(thirty=30, forty=40, fifty=50, sixty=60, ninety=90)
+# Diagnosis names with commas of their own (ICD-10 wording, as the published letters copy
+# it): "other specific injury of the muscle, fascia, tendon of the right hip" is one.
+ONE_NAME = re.compile(r"\bmuscles?, fascia,? (?:and |and/or )?tendons?\b", re.IGNORECASE)
 # A list piece that is only a side belongs to the diagnosis before it.
 SIDES = ("bilateral", "left", "right", "bilaterally")
 
@@ -304,6 +307,7 @@ MEDICATION = re.compile(
     _BEFORE_NAME + r"(?P<name>[A-Za-z][A-Za-z/-]{0,30}(?: [A-Za-z][A-Za-z-]{0,30}){0,3}?)"
     r"(?: \([A-Za-z][A-Za-z /-]{0,30}\))?"  # "Meloxicam (Mobic) 7.5mg": a second name
     rf" (?P<strength>{_AMOUNT}(?:%?[-/]{_AMOUNT}){{0,2}} ?" + STRENGTH_UNITS
+    + r"(?:/(?:\d{1,4}(?:\.\d{1,3})? ?)?(?:ml|g|gm))?"  # "10mg/1ml": per volume
     + r")(?![A-Za-z/])", re.IGNORECASE)
 # A medication written without a strength: a known drug name, then a count, a form or
 # nothing ("Norco #120", "Tramadol QTY 60", "Lidoderm patches").

@@ -4,7 +4,7 @@ PDFium is native code: a hostile file can make it allocate without bound (a cont
 stream that inflates to hundreds of MB of drawing operators took 2 GB and 8 s) or crash
 it. So the process that asks for a PDF's text never runs PDFium itself: `text()` hands
 the bytes to a long-lived reader process (this file run as a script) whose address space
-is capped (`MEMORY_LIMIT`) and whose every file has a wall-clock limit (`TIMEOUT`).
+is capped (`--pdf-memory`) and whose every file has a wall-clock limit (`--pdf-timeout`).
 When the reader runs out of memory (PDFium aborts), crashes or overruns, that letter
 gets a one-line `PdfError` and the next PDF starts a fresh reader; the caller (a CLI run,
 a batch worker, a server worker) carries on.
@@ -33,8 +33,31 @@ import sys
 import threading
 import time
 
-MEMORY_LIMIT = 768 << 20  # bytes of address space for the reader (the real letters need ~60 MB)
-TIMEOUT = 20.0            # seconds for one PDF (the real letters take ~5 ms)
+# Defaults of the reader's limits; `--pdf-memory` / `--pdf-timeout` (or these environment
+# variables, which the CLI sets so that batch and server workers' readers see them too).
+MEMORY_ENV, TIMEOUT_ENV = "IMR_EXTRACT_PDF_MEMORY", "IMR_EXTRACT_PDF_TIMEOUT"
+DEFAULT_MEMORY_MB = 768   # MB of address space for the reader (the real letters need ~60 MB)
+DEFAULT_TIMEOUT = 20.0    # seconds for one PDF (the real letters take ~5 ms)
+
+
+def _limit(env: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(env, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def memory_limit() -> int:
+    """Bytes of address space the reader may use."""
+    return int(_limit(MEMORY_ENV, DEFAULT_MEMORY_MB)) << 20
+
+
+def timeout() -> float:
+    """Seconds the reader may take for one PDF."""
+    return _limit(TIMEOUT_ENV, DEFAULT_TIMEOUT)
+
+
 PAGE_SEP = "\n\f"
 CRASH_ENV = "IMR_EXTRACT_TEST_CRASH_ON"  # TEST-ONLY: see _test_crash
 
@@ -228,7 +251,8 @@ class _Reader:
         if self.proc is not None and self.pid == os.getpid() and self.proc.poll() is None:
             return
         self.proc = subprocess.Popen(
-            [sys.executable, "-P", os.path.abspath(__file__), str(MEMORY_LIMIT), str(TIMEOUT)],
+            [sys.executable, "-P", os.path.abspath(__file__), str(memory_limit()),
+             str(timeout())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             bufsize=0, close_fds=True, start_new_session=True)
         self.pid = os.getpid()
@@ -273,13 +297,15 @@ class _Reader:
                 self._collect()
 
     def _receive(self, proc: subprocess.Popen, n: int) -> bytes:
-        deadline = time.monotonic() + TIMEOUT
+        limit = timeout()
+        deadline = time.monotonic() + limit
         fd, parts, left = proc.stdout.fileno(), [], n
         while left:
             wait = deadline - time.monotonic()
             if wait <= 0 or not select.select([fd], [], [], wait)[0]:
                 self.stop()
-                raise PdfError(f"unreadable PDF (reading it took longer than {TIMEOUT:g} s)")
+                raise PdfError(f"unreadable PDF (reading it took longer than {limit:g} s; "
+                               f"--pdf-timeout)")
             chunk = os.read(fd, min(left, 1 << 20))
             if not chunk:
                 raise EOFError
@@ -291,7 +317,7 @@ class _Reader:
         code = self.stop()
         how = f"{signal.Signals(-code).name}" if code and code < 0 else f"exit {code}"
         return (f"unreadable PDF (the PDF reader died on it, {how}: out of memory past "
-                f"{MEMORY_LIMIT >> 20} MB, or a crash in PDFium)")
+                f"{memory_limit() >> 20} MB (--pdf-memory), or a crash in PDFium)")
 
     def stop(self) -> int | None:
         proc, self.proc = self.proc, None

@@ -94,7 +94,8 @@ def list_claims(view: View, field: str, start: int, end: int, split: bool = True
     else:
         pattern = _SPLIT if split_and else _SPLIT_LIST
     pieces, pos = [], start
-    for sep in list(pattern.finditer(norm, start, end)) + [None]:
+    names = [m.span() for m in lx.ONE_NAME.finditer(norm, start, end)] if last_and else []
+    for sep in [*_outside(pattern.finditer(norm, start, end), names), None]:
         stop = sep.start() if sep else end
         if keep and pieces and keep.fullmatch(norm, pos, stop):
             pieces[-1] = (pieces[-1][0], stop)
@@ -109,6 +110,16 @@ def list_claims(view: View, field: str, start: int, end: int, split: bool = True
     for a, b in pieces:
         a = _LEAD.match(norm, a, b).end() if last_and else a
         view.text(f"{field}[{count(view, field)}]", a, b)
+
+
+def _outside(separators, names: list[tuple[int, int]]):
+    """The separators that fall inside none of the (sorted) name spans: one walk of both."""
+    j = 0
+    for sep in separators:
+        while j < len(names) and names[j][1] <= sep.start():
+            j += 1
+        if j == len(names) or sep.start() < names[j][0]:
+            yield sep
 
 
 _COMMAS, _SEMICOLONS = re.compile(r", "), re.compile(r"; ")
