@@ -68,6 +68,25 @@ def eval_overall(*args: str) -> dict:
                                             if f["f1"] is not None]}  # None: nothing to score
 
 
+def eval_report(*args: str) -> dict:
+    """The whole `imr-extract eval ARGS --json` report."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        subprocess.run([sys.executable, "-m", "extractor", "eval", *args, "--json", str(report)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+        return json.loads(report.read_text())
+
+
+def families_table() -> str:
+    """Rules F1 per fixture group and layout family, as `imr-extract eval` prints them."""
+    rows = ["| group | family | letters | precision | recall | F1 |", "|---|---|--:|--:|--:|--:|"]
+    for f in eval_report()["families"]:
+        name = "**all**" if f["family"] == "all" else f["family"]
+        rows.append(f"| {f['group']} | {name} | {f['letters']} | {f['precision']:.3f} | "
+                    f"{f['recall']:.3f} | {f['f1']:.3f} |")
+    return "\n".join(rows)
+
+
 def scores_sentence() -> str:
     rules = eval_overall()
     llm = eval_overall("--backend", "llm", "--model", "smollm2-135m", "--offline",

@@ -48,6 +48,9 @@ BAD_INPUTS = {
     "binary": (lambda tmp: BAD / "binary.txt", "binary file"),
     "undecodable": (_undecodable, "undecodable bytes"),
     "not imr": (lambda tmp: BAD / "recipe.txt", "not an IMR letter"),
+    # they quote the 2013 layouts' titles, headings and decision sentences
+    "news article": (lambda tmp: BAD / "not_imr_news_article.txt", "not an IMR letter"),
+    "appeal letter": (lambda tmp: BAD / "not_imr_appeal_letter.txt", "not an IMR letter"),
     "not a pdf": (lambda tmp: BAD / "not_a_pdf.pdf", "unreadable PDF"),
     "corrupt pdf": (lambda tmp: BAD / "corrupt.pdf", "unreadable PDF"),
 }
