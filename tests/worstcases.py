@@ -13,6 +13,8 @@ EXPORT = (LETTERS / "004_fc97f7610c159615.txt").read_text(encoding="utf-8")
 SUMMARY_AT = "The injured worker is a 49 year old male"  # in PDF_TEXT's case summary
 TREATMENT = "LUMBAR TP1 L5"                             # EXPORT's one item
 CREDENTIALS_AT = "The Expert Reviewer has the following credentials"  # in PDF_TEXT
+MPR = (LETTERS / "f-mpr2013--2.txt").read_text(encoding="utf-8")      # blocks of entries
+NOTICE = (LETTERS / "f-notice2013--1.txt").read_text(encoding="utf-8")  # a decision list
 ITEM = ("**ITEM {i}:** Upheld\n\n**Claims Administrator guideline:** Decision based on MTUS."
         "\n\n**MAXIMUS guideline:** Decision based on ACOEM.\n\n"
         "**Decision rationale:** Not needed.\n\n")
@@ -80,6 +82,17 @@ CASES = {
         _repeat("State(s) of Licensure: California ", n)),
     "many items": lambda n: _items(ITEM, n),
     "many items and page breaks": lambda n: _items(ITEM + "\fPage {i} of 9\nCM15-0123456\n", n),
+    # the 2013 layouts: entries of the ISSUE AT DISPUTE list and both blocks, each a
+    # numbered item; a decision list whose sentences never end; specialty lines that wrap
+    "many block entries": lambda n: MPR.replace("2) Left knee", "".join(
+        f"{i}) Urine drug screen of the lumbar spine and both knees, as requested\n"
+        for i in range(3, 3 + max(1, n // 70))) + "2) Left knee"),
+    "decision list without end": lambda n: NOTICE.replace(
+        "2) MAXIMUS", _repeat("1) MAXIMUS Federal Services, Inc. has determined the request "
+                              "for a ", n) + "2) MAXIMUS", 1),
+    "specialty lines that wrap": lambda n: PDF_TEXT.replace(
+        "Certification(s)/Specialty: ", _repeat("Certification(s)/Specialty: A &\n", n)
+        + "Certification(s)/Specialty: ", 1),
     "labels": lambda n: EXPORT.replace(
         "**LUMBAR TP1 L5:** Upheld",
         "**LUMBAR TP1 L5:** Upheld" + _repeat(" Decision rationale:", n)),

@@ -1,5 +1,6 @@
-"""One item's values: treatment, decision, quantity, medication and its labelled
-paragraphs."""
+"""One item's values: treatment (and, for a modified request, what was asked and what was
+authorized), decision, quantity, medication and its labelled paragraphs; and the checks
+made once every item is read (a decision list to take decisions from, a lost last page)."""
 
 from __future__ import annotations
 
@@ -55,11 +56,7 @@ def read(view: View, i: int, head: Heading, labels: list[Label], end: int) -> st
     _quantity(view, field, start, treatment)
     _medication(view, field, start, treatment)
     if not head.decision and all(x.path != DECISION for x in labels):
-        closing = _closing_decision(view, f"{field}.decision", head.end, end)
-        if closing is None:
-            view.undecided.add(i)
-        elif _own_paragraph(view, closing):  # else it is the rationale's last sentence
-            end = closing
+        end = _closing(view, i, head, end)
     for j, x in enumerate(labels):
         stop = x.stop if x.stop >= 0 else labels[j + 1].start if j + 1 < len(labels) else end
         local = FIELDS[x.path].local
@@ -70,6 +67,17 @@ def read(view: View, i: int, head: Heading, labels: list[Label], end: int) -> st
         else:
             view.text(f"{field}.{local}", x.end, stop)
     return norm[start:t_end]
+
+
+def _closing(view: View, i: int, head: Heading, end: int) -> int:
+    """An item with no decision in its heading or labels: its closing sentence's, where it
+    has one (else `view.undecided` gets it). Returns where its last paragraph ends."""
+    closing = _closing_decision(view, f"items[{i}].decision", head.end, end)
+    if closing is None:
+        view.undecided.add(i)
+    elif _own_paragraph(view, closing):  # else it is the rationale's last sentence
+        return closing
+    return end
 
 
 def _modified(view: View, field: str, head: Heading, start: int, t_end: int) -> tuple[int, int]:
@@ -135,8 +143,8 @@ def listed_decisions(view: View, decided: dict[int, str], lo: int, hi: int) -> N
 def cut_short(view: View, last: int) -> None:
     """The last item states no decision while the items before it close with one: its
     page with the decision was lost. Warn, and leave its rationale out as incomplete."""
-    if last < 1 or last not in view.from_list | view.undecided or any(
-            i in view.from_list | view.undecided for i in range(last)):
+    without = view.from_list | view.undecided  # items whose own text states no decision
+    if last < 1 or without != {last}:
         return
     field = f"items[{last}].rationale"
     view.warnings.append(f"letter appears truncated after {field}: it ends without the "

@@ -45,7 +45,8 @@ def _sex(said: str) -> str:
 
 UR = lx.Keyed(re.compile(r"utilization review(?: \w+){0,3}? (?:dated |of |on |from )?(?P<date>"
                          + DATE.pattern + ")", re.IGNORECASE), ("utilization review",))
-DENIED = re.compile(r"non-?certif|denied|denial|deny|not certif|modif|not medically necessary", re.IGNORECASE)
+DENIED = re.compile(r"non-?certif|denied|denial|deny|not certif|modif|not medically necessary",
+                    re.IGNORECASE)
 
 
 _SENTENCE_STOP = re.compile(r"\. ")
