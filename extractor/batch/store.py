@@ -178,8 +178,17 @@ def m005_fts_by_writer(db: Database) -> None:
         db.execute(f"drop trigger [{name}]")
 
 
+def m006_modified_requests(db: Database) -> None:
+    """A request utilization review modified: the original request and what was
+    authorized, beside the treatment that went to IMR. Made here, in the migration's
+    transaction, so that two batches creating one database do not race to add them."""
+    for column in ("original_request", "authorized"):
+        if column not in db["items"].columns_dict:
+            db.execute(f"alter table items add column [{column}] text")
+
+
 STEPS = (m001_initial, m002_specialties_fts, m003_runs_warned, m004_browse,
-         m005_fts_by_writer)
+         m005_fts_by_writer, m006_modified_requests)
 SCHEMA_VERSION = len(STEPS)
 MIGRATIONS = Migrations("imr-extract")
 for _step in STEPS:
