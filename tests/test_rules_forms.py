@@ -98,3 +98,18 @@ def test_brand_compound_and_parenthesised_drugs(heading, name, strength):
 def test_categories_of_the_published_letters_treatments(heading, category):
     item = record(items=[heading])["items"][0]
     assert item["treatment"] == heading and item["category"] == category
+
+
+def test_an_item_without_a_decision_sentence_takes_it_from_the_notice_list():
+    """The 2013 notice lists the decisions first; f-cutshort's last item lost the page
+    with its own. A treatment with a decimal point ("1.3%") is still found in the list."""
+    from conftest import LETTERS
+
+    text = (LETTERS / "f-cutshort--1.txt").read_text().replace(
+        "a lumbar support brace", "Flector 1.3% patch #30")
+    doc = ingest.from_text(text, "notice.txt", "text", "0" * 64)
+    got = extract_document(doc, Config()).model_dump(mode="json")
+    assert [it["decision"] for it in got["items"]] == ["overturned", "upheld"]
+    assert got["items"][1]["treatment"] == "Flector 1.3% patch #30"
+    assert got["items"][1]["rationale"] is None  # its page was lost: left out, with a warning
+    assert any("without the sentence that states the decision" in w for w in got["warnings"])

@@ -245,8 +245,8 @@ CLOSING_DECISION = "The request for "
 # appropriate."); an item whose own text states none takes its decision from there.
 DECISION_LIST = re.compile(
     r"(?<!\S)(?P<n>\d{1,2})\) MAXIMUS Federal Services, Inc\. has determined (?:that )?the "
-    r"request for (?P<t>[^.]{1,400}?)(?P<say> (?:is|are) (?:not ?)?medically necessary) and "
-    r"appropriate\.", re.IGNORECASE)
+    r"request for (?P<t>(?:[^.]|\.(?=\S)){1,400}?)(?P<say> (?:is|are) (?:not ?)?medically "
+    r"necessary) and appropriate\.", re.IGNORECASE)  # (a period inside "1.3%" is no end)
 # When the application was filed, said in prose ("the application for Independent Medical
 # Review was filed on 9/5/2013").
 APPLICATION_FILED = re.compile(r"[Aa]pplication for (?:an )?Independent Medical Review was "
