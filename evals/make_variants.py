@@ -502,11 +502,14 @@ def write_readme() -> None:
 def _published() -> list[str]:
     """The published PDFs, described by their gold (labelled by reading each letter)."""
     lines = ["", "## Published letters", "",
-             "`letters/p-dwc--<case>.pdf` are Final Determination Letters exactly as the Division",
-             "of Workers' Compensation publishes them (late 2016 and early 2017, AES-encrypted",
-             "with an empty password), picked to cover many-item letters, overturned items and",
-             "modified requests, and labelled by reading the letter: the labellers never ran an",
-             "extractor. `_notes` in each gold file records their judgement calls.", "",
+             "`letters/p-dwc--<case>.pdf` and `letters/p-heldout--<case>.pdf` are Final",
+             "Determination Letters exactly as the Division of Workers' Compensation publishes",
+             "them (late 2016 and early 2017, AES-encrypted with an empty password), labelled by",
+             "reading the letter: the labellers never ran an extractor. `_notes` in each gold",
+             "file records their judgement calls. The `dwc` ones were picked to cover many-item",
+             "letters, overturned items and modified requests, and the rules were improved",
+             "against them; the `heldout` ones were labelled later and scored before any change",
+             "the rules made for them (F1 0.981: diagnoses 0.759, every other field 1.000).", "",
              "| file | items | outcome | modified | notes |", "|---|---|---|---|---|"]
     for gold in sorted(GOLD.glob("p-*.json")):
         g = json.loads(gold.read_text(encoding="utf-8"))

@@ -73,8 +73,9 @@ NUMBER_WORDS = {w: n for n, w in enumerate(
     "fifteen sixteen seventeen eighteen nineteen twenty".split())}
 NUMBER_WORDS.update(thirty=30, forty=40, fifty=50, sixty=60, ninety=90)
 # Diagnosis names with commas of their own (ICD-10 wording, as the published letters copy
-# it): "other specific injury of the muscle, fascia, tendon of the right hip" is one.
-ONE_NAME = re.compile(r"\bmuscles?, fascia,? (?:and |and/or )?tendons?\b", re.IGNORECASE)
+# it): "other specific injury of the muscle, fascia, tendon of the right hip" is one, and
+# so is "strain of muscle and tendons of the wall of the thoracic spine".
+ONE_NAME = re.compile(r"\bmuscles?,? (?:fascia,? )?(?:and |and/or )?tendons?\b", re.IGNORECASE)
 # A list piece that is only a side belongs to the diagnosis before it.
 SIDES = ("bilateral", "left", "right", "bilaterally")
 

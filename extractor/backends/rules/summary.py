@@ -88,7 +88,7 @@ DIAGNOSES = listed.Listed("diagnos", (  # every form starts with it
 # "The injured worker is undergoing treatment for A, B and C." ("being treated for the
 # diagnoses of" is a DIAGNOSES form.)
 TREATED_FOR = listed.Listed("treat", (
-    _form(r"(?<=undergoing )treatment for (?!the diagnos)|(?<=being )treated for "
+    _form(r"(?<=undergoing )treatments? for (?!the diagnos)|(?<=being )treated for "
           r"(?!the diagnos)", None, _LIST_END, "."),
 ))
 _SIDE = re.compile(r"(?:" + "|".join(lx.SIDES) + r")$", re.IGNORECASE)

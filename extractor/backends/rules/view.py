@@ -105,7 +105,7 @@ def list_claims(view: View, field: str, start: int, end: int, split: bool = True
     if last_and and pattern is _COMMAS:
         a, b = pieces[-1]
         a = _LEAD.match(norm, a, b).end()
-        at = norm.find(" and ", a, b)
+        at = next((m.start() for m in _outside(_AND.finditer(norm, a, b), names)), -1)
         pieces[-1:] = [(a, at), (at + 5, b)] if at >= 0 else [(a, b)]
     for a, b in pieces:
         a = _LEAD.match(norm, a, b).end() if last_and else a
@@ -122,7 +122,7 @@ def _outside(separators, names: list[tuple[int, int]]):
             yield sep
 
 
-_COMMAS, _SEMICOLONS = re.compile(r", "), re.compile(r"; ")
+_COMMAS, _SEMICOLONS, _AND = re.compile(r", "), re.compile(r"; "), re.compile(" and ")
 _LEAD = re.compile(r"(?:and |an? |the )?", re.IGNORECASE)
 
 
