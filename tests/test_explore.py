@@ -56,11 +56,11 @@ def test_summary_prints_the_corpus_and_overturn_rates_as_tables(corpus_db, cli):
     acupuncture = [d for _, d in PLAN]
     assert _rows(out, "acupuncture") == [[
         "acupuncture", str(len(PLAN)), str(acupuncture.count("Upheld")),
-        str(acupuncture.count("Overturned")),
+        str(acupuncture.count("Overturned")), "0",
         f"{100 * acupuncture.count('Overturned') / len(PLAN):.1f}"]]
     # 2015: four letters, three items each, three acupuncture items overturned
-    assert _rows(out, "2015") == [["2015", "12", "9", "3", "25.0"]]
-    assert _rows(out, "2014") == [["2014", "6", "5", "1", "16.7"]]
+    assert _rows(out, "2015") == [["2015", "12", "9", "3", "0", "25.0"]]
+    assert _rows(out, "2014") == [["2014", "6", "5", "1", "0", "16.7"]]
     assert _rows(out, "partially_overturned") == [["partially_overturned", "4"]]
 
 
@@ -83,6 +83,58 @@ def test_summary_html_is_one_private_page_of_inline_svg_charts(corpus_db, cli, t
     check = text[text.index("Letters to check"):]
     for p in [*BAD.iterdir(), *CP1252]:
         assert p.name in check, p.name  # failed ones and those with warnings
+
+
+def _batch_of(cli, tmp_path, letters: dict[str, str | Path]) -> Path:
+    """A results database made by a real batch over `letters` (name -> text or a file)."""
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    for name, source in letters.items():
+        if isinstance(source, Path):
+            shutil.copy(source, folder / name)
+        else:
+            (folder / name).write_text(source)
+    db = tmp_path / "edge.db"
+    result = cli("batch", folder, "--db", db)
+    assert result.returncode in (0, 1), result.stderr
+    return db
+
+
+def _undecided_letter() -> str:
+    """f-cutshort with no decision anywhere an item can take one from (the decision list
+    says "has reviewed", the first item's closing sentence is gone): every item of the
+    letter, and of its year, is undecided. The summary still states a determination."""
+    text = (LETTERS / "f-cutshort--1.txt").read_text()
+    text = text.replace("has determined the request", "has reviewed the request")
+    text = text.replace("The request for Omeprazole 20mg #60 is\nmedically necessary and "
+                        "appropriate.", "The request was reviewed.")
+    return text.replace("Case Summary:", "Case Summary:\n\nThe utilization review found the "
+                        "request is not medically necessary and appropriate.", 1)
+
+
+EDGES = {
+    "no letters": {},
+    "only failures": {"recipe.txt": BAD / "recipe.txt", "binary.txt": BAD / "binary.txt"},
+    "one letter": {"one.txt": LETTERS / "004_fc97f7610c159615.txt"},
+    "items without a decision": {"undecided.txt": None},
+}
+
+
+@pytest.mark.parametrize("edge", EDGES)
+def test_summary_and_its_page_run_on_any_results_database(cli, tmp_path, edge):
+    letters = {k: (_undecided_letter() if v is None else v) for k, v in EDGES[edge].items()}
+    db = _batch_of(cli, tmp_path, letters) if letters else tmp_path / "empty.db"
+    if not letters:
+        from extractor.batch.store import Store
+        Store(db).close()  # a results database with no letter in it
+    page = tmp_path / "s.html"
+    result = cli("summary", "--db", db, "--html", page)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and page.read_text().startswith("<!doctype html>")
+    if edge == "items without a decision":
+        # no rate without a decided item (the empty last cell is not parsed)
+        assert _rows(result.stdout, "medication") == [["medication", "1", "0", "0", "1"]]
+        assert _rows(result.stdout, "2014") == [["2014", "2", "0", "0", "2"]]
 
 
 @pytest.mark.parametrize("command", ["summary", "browse"])

@@ -29,10 +29,11 @@ class Summary:
     letters: dict[str, int]                 # status -> letters
     items: int
     outcomes: list[tuple]                   # (outcome, letters)
-    by_category: list[tuple]                # (category, items, upheld, overturned, pct)
-    by_year: list[tuple]                    # (year, items, upheld, overturned, pct)
+    # rate rows: (label, items, upheld, overturned, undecided, overturn % of decided)
+    by_category: list[tuple]
+    by_year: list[tuple]
     guidelines: list[tuple] = field(default_factory=list)   # (guideline, items, letters)
-    by_specialty: list[tuple] = field(default_factory=list)  # (specialty, items, up, over, pct)
+    by_specialty: list[tuple] = field(default_factory=list)  # a rate row by specialty
     to_check: list[tuple] = field(default_factory=list)     # (path, status, items, warnings)
 
 
@@ -43,19 +44,29 @@ def read(conn: sqlite3.Connection, top: int = TOP_GUIDELINES) -> Summary:
         items=q("select count(*) from item_decisions").fetchone()[0],
         outcomes=q("select coalesce(outcome, '(none)'), count(*) from letters_overview "
                    "where status = 'done' group by outcome order by count(*) desc, 1").fetchall(),
-        by_category=q("select * from overturn_by_category").fetchall(),
-        by_year=q("select coalesce(year, '(no date)'), items, upheld, overturned, overturn_pct "
-                  "from overturn_by_year").fetchall(),
+        by_category=_rates(q("select * from overturn_by_category")),
+        by_year=_rates(q("select coalesce(year, '(no date)'), items, upheld, overturned, "
+                         "overturn_pct from overturn_by_year")),
         guidelines=q("select * from guideline_citations limit ?", (top,)).fetchall(),
-        by_specialty=q("select * from decisions_by_specialty").fetchall(),
+        by_specialty=_rates(q("select * from decisions_by_specialty")),
         to_check=q("select path, status, coalesce(items, 0), coalesce(warnings, 0) "
                    "from letters_overview where status = 'failed' or items = 0 or warnings > 0 "
                    "order by path").fetchall(),
     )
 
 
+def _rates(rows) -> list[tuple]:
+    """Rate rows with the items that have no decision (a lost page, a layout without
+    one) counted as undecided: the views' sums are NULL where a group has none decided."""
+    out = []
+    for label, items, upheld, overturned, pct in rows:
+        upheld, overturned = upheld or 0, overturned or 0
+        out.append((label, items, upheld, overturned, items - upheld - overturned, pct))
+    return out
+
+
 # -- terminal -------------------------------------------------------------------------
-RATE_HEADERS = ("items", "upheld", "overturned", "overturn %")
+RATE_HEADERS = ("items", "upheld", "overturned", "undecided", "overturn %")
 
 
 def tables(s: Summary) -> list[Table]:
@@ -147,12 +158,13 @@ def charts(s: Summary) -> list[tuple[str, str]]:
     out = []
     if s.by_category:
         out.append(("Overturn rate by treatment category", _barh(
-            [r[0] for r in s.by_category], {"overturn %": [r[4] or 0 for r in s.by_category]},
+            [r[0] for r in s.by_category], {"overturn %": [r[5] or 0 for r in s.by_category]},
             "Overturned items, % of decided items", "overturn %")))
     if s.by_year:
         out.append(("Decisions per year", _columns(
             [r[0] for r in s.by_year], {"upheld": [r[2] for r in s.by_year],
-                                        "overturned": [r[3] for r in s.by_year]},
+                                        "overturned": [r[3] for r in s.by_year],
+                                        "undecided": [r[4] for r in s.by_year]},
             "Item decisions by year of the decision date", "items")))
     if s.guidelines:
         out.append(("Most cited MAXIMUS guidelines", _barh(
@@ -161,7 +173,8 @@ def charts(s: Summary) -> list[tuple[str, str]]:
     if s.by_specialty:
         out.append(("Decisions by reviewer specialty", _barh(
             [r[0] for r in s.by_specialty], {"upheld": [r[2] for r in s.by_specialty],
-                                            "overturned": [r[3] for r in s.by_specialty]},
+                                            "overturned": [r[3] for r in s.by_specialty],
+                                            "undecided": [r[4] for r in s.by_specialty]},
             "Item decisions by the reviewer's board specialty", "items")))
     return out
 
