@@ -509,7 +509,8 @@ def _published() -> list[str]:
              "file records their judgement calls. The `dwc` ones were picked to cover many-item",
              "letters, overturned items and modified requests, and the rules were improved",
              "against them; the `heldout` ones were labelled later and scored before any change",
-             "the rules made for them (F1 0.981: diagnoses 0.759, every other field 1.000).", "",
+             "the rules made for them (F1 0.981: diagnoses 0.759, every other field 1.000).",
+             "`evals/LABELLING.md` gives the conventions they were labelled by.", "",
              "| file | items | outcome | modified | notes |", "|---|---|---|---|---|"]
     for gold in sorted(GOLD.glob("p-*.json")):
         g = json.loads(gold.read_text(encoding="utf-8"))
