@@ -485,15 +485,19 @@ _db_option = click.option("--db", "db_path", required=True,
               help="Also write a self-contained page with charts (inline SVG).")
 @click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True,
               help="How many of the most cited guidelines the page charts.")
-def summary(db_path: str, html_path: str | None, top: int) -> None:
+@click.option("--min-n", type=click.IntRange(1), default=10, show_default=True,
+              help="Decided items a rate needs to be shown (with its 95% Wilson interval); "
+              "fewer show their counts only, and are not drawn as bars.")
+def summary(db_path: str, html_path: str | None, top: int, min_n: int) -> None:
     """The corpus at a glance: letters, items, outcomes, overturn rate by category and
-    by decision year; --html adds charts of guidelines, specialties and years."""
+    by decision year, each with its counts and 95% interval; --html adds charts of
+    guidelines, specialties and years."""
     from extractor.explore import summary as summary_
     from extractor.explore.database import open_results
 
     try:
         with open_results(db_path) as db:  # applies missing migrations: the views are there
-            figures = summary_.read(db.conn, top)
+            figures = summary_.read(db.conn, top, min_n)
         summary_.print_tables(figures, _report_console())
         if html_path:
             summary_.write_page(figures, html_path, f"IMR determinations: {Path(db_path).name}")

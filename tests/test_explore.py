@@ -54,20 +54,50 @@ def test_summary_prints_the_corpus_and_overturn_rates_as_tables(corpus_db, cli):
     assert _rows(out, "letters extracted") == [["letters extracted", str(letters)]]
     assert _rows(out, "letters failed") == [["letters failed", str(len(list(BAD.iterdir())))]]
     acupuncture = [d for _, d in PLAN]
+    # six acupuncture items: fewer decided than --min-n (10), so counts only
     assert _rows(out, "acupuncture") == [[
         "acupuncture", str(len(PLAN)), str(acupuncture.count("Upheld")),
-        str(acupuncture.count("Overturned")), "0",
-        f"{100 * acupuncture.count('Overturned') / len(PLAN):.1f}"]]
-    # 2015: four letters, three items each, three acupuncture items overturned
-    assert _rows(out, "2015") == [["2015", "12", "9", "3", "0", "25.0"]]
-    assert _rows(out, "2014") == [["2014", "6", "5", "1", "0", "16.7"]]
+        str(acupuncture.count("Overturned")), "0", "n<10"]]
+    # 2015: four letters, three items each, three acupuncture items overturned: 3 of 12,
+    # with the Wilson interval an independent computation gives (_wilson below)
+    low, high = _wilson(3, 12)
+    assert _rows(out, "2015") == [["2015", "12", "9", "3", "0",
+                                   f"25.0 ({100 * low:.1f}–{100 * high:.1f})"]]
+    assert _rows(out, "2014") == [["2014", "6", "5", "1", "0", "n<10"]]
+    shown = cli("summary", "--db", db, "--min-n", "1").stdout
+    assert _rows(shown, "2014")[0][-1].startswith("16.7 (")
     assert _rows(out, "partially_overturned") == [["partially_overturned", "4"]]
+
+
+def _wilson(k: int, n: int) -> tuple[float, float]:
+    """The Wilson score interval from its textbook form, here as an oracle:
+    (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n), z the 97.5% normal quantile."""
+    from statistics import NormalDist
+
+    z, p = NormalDist().inv_cdf(0.975), k / n
+    root = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    return ((p + z * z / (2 * n) - root) / (1 + z * z / n),
+            (p + z * z / (2 * n) + root) / (1 + z * z / n))
+
+
+def test_wilson_intervals_match_published_values():
+    """Values from Newcombe (1998), table I, method 3: 81/263 -> 0.2553-0.3662,
+    15/148 -> 0.0624-0.1605, 0/20 -> 0-0.1611, 1/29 -> 0.0061-0.1718."""
+    from extractor.explore.summary import wilson
+
+    for (k, n), (low, high) in {(81, 263): (0.2553, 0.3662), (15, 148): (0.0624, 0.1605),
+                                (0, 20): (0.0, 0.1611), (1, 29): (0.0061, 0.1718)}.items():
+        got = wilson(k, n)
+        assert abs(got[0] - low) < 5e-5 and abs(got[1] - high) < 5e-5, (k, n, got)
 
 
 def test_summary_html_is_one_private_page_of_inline_svg_charts(corpus_db, cli, tmp_path):
     _, db = corpus_db
     page = tmp_path / "s.html"
-    result = cli("summary", "--db", db, "--html", page)
+    # no category has 10 decided items here: with the default --min-n, no rate is a bar
+    assert cli("summary", "--db", db, "--html", page).returncode == 0
+    assert "Overturn rate by treatment category" not in page.read_text()
+    result = cli("summary", "--db", db, "--html", page, "--min-n", "1")
     assert result.returncode == 0, result.stderr
     assert page.stat().st_mode & 0o777 == 0o600
     text = page.read_text()
@@ -75,11 +105,13 @@ def test_summary_html_is_one_private_page_of_inline_svg_charts(corpus_db, cli, t
     assert set(re.findall(r"https?://[^\s\"']+", text)) <= {
         "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}  # namespaces only
     charts = re.findall(r"<section><h2>(.*?)</h2>(<svg.*?</svg>)\s*</section>", text, re.DOTALL)
-    assert [heading for heading, _ in charts] == ["Overturn rate by treatment category", "Decisions per year",
-                      "Most cited MAXIMUS guidelines", "Decisions by reviewer specialty"]
+    assert [heading for heading, _ in charts] == [
+        "Overturn rate by treatment category", "Decisions per year",
+        "Most cited MAXIMUS guidelines", "Decisions by reviewer specialty"]
     assert all('<g id="figure_1">' in svg for _, svg in charts)  # drawn by matplotlib
     svg = charts[0][1]
-    assert ">acupuncture<" in svg and ">injection<" in svg  # axis labels are text
+    assert f">acupuncture (n={len(PLAN)})<" in svg  # axis labels are text, with their n
+    assert 'id="LineCollection_1"' in svg  # the interval whiskers
     check = text[text.index("Letters to check"):]
     for p in [*BAD.iterdir(), *CP1252]:
         assert p.name in check, p.name  # failed ones and those with warnings
@@ -132,9 +164,10 @@ def test_summary_and_its_page_run_on_any_results_database(cli, tmp_path, edge):
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and page.read_text().startswith("<!doctype html>")
     if edge == "items without a decision":
-        # no rate without a decided item (the empty last cell is not parsed)
-        assert _rows(result.stdout, "medication") == [["medication", "1", "0", "0", "1"]]
-        assert _rows(result.stdout, "2014") == [["2014", "2", "0", "0", "2"]]
+        # no rate without a decided item
+        assert _rows(result.stdout, "medication") == [["medication", "1", "0", "0", "1",
+                                                        "n<10"]]
+        assert _rows(result.stdout, "2014") == [["2014", "2", "0", "0", "2", "n<10"]]
 
 
 @pytest.mark.parametrize("command", ["summary", "browse"])

@@ -20,6 +20,20 @@ from extractor.errors import UsageError
 from extractor.privacy import write_private
 
 TOP_GUIDELINES = 10  # default of --top
+MIN_N = 10           # default of --min-n: fewer decided items than this show counts only
+Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion, as fractions (0 to 1). Unlike the
+    normal approximation it stays inside [0, 1] and is honest for small n and for rates
+    near 0 or 1 (Wilson 1927)."""
+    if n <= 0:
+        raise ValueError("no trials")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass
@@ -35,11 +49,13 @@ class Summary:
     guidelines: list[tuple] = field(default_factory=list)   # (guideline, items, letters)
     by_specialty: list[tuple] = field(default_factory=list)  # a rate row by specialty
     to_check: list[tuple] = field(default_factory=list)     # (path, status, items, warnings)
+    min_n: int = MIN_N  # a rate needs this many decided items to be shown
 
 
-def read(conn: sqlite3.Connection, top: int = TOP_GUIDELINES) -> Summary:
+def read(conn: sqlite3.Connection, top: int = TOP_GUIDELINES, min_n: int = MIN_N) -> Summary:
     q = conn.execute
     return Summary(
+        min_n=min_n,
         letters=dict(q("select status, count(*) from letters group by status")),
         items=q("select count(*) from item_decisions").fetchone()[0],
         outcomes=q("select coalesce(outcome, '(none)'), count(*) from letters_overview "
@@ -65,8 +81,25 @@ def _rates(rows) -> list[tuple]:
     return out
 
 
+def rate(row: tuple, min_n: int) -> tuple[float, float, float] | None:
+    """(overturn %, low %, high %) of a rate row, the interval Wilson's at 95%; None when
+    fewer than `min_n` of its items are decided (then only its counts are shown)."""
+    _, _, upheld, overturned, _, _ = row
+    decided = upheld + overturned
+    if decided < max(1, min_n):
+        return None
+    low, high = wilson(overturned, decided)
+    return 100 * overturned / decided, 100 * low, 100 * high
+
+
+def _rate_cells(row: tuple, min_n: int) -> tuple:
+    r = rate(row, min_n)
+    shown = f"{r[0]:.1f} ({r[1]:.1f}–{r[2]:.1f})" if r else f"n<{min_n}"
+    return (*row[:5], shown)
+
+
 # -- terminal -------------------------------------------------------------------------
-RATE_HEADERS = ("items", "upheld", "overturned", "undecided", "overturn %")
+RATE_HEADERS = ("items", "upheld", "overturned", "undecided", "overturn % (95% CI)")
 
 
 def tables(s: Summary) -> list[Table]:
@@ -74,8 +107,10 @@ def tables(s: Summary) -> list[Table]:
     corpus = _table("Corpus", ("", "count"), [("letters extracted", done),
                                                ("letters failed", failed), ("items", s.items)])
     outcomes = _table("Outcome per letter", ("outcome", "letters"), s.outcomes)
-    category = _table("Overturn rate by category", ("category", *RATE_HEADERS), s.by_category)
-    year = _table("Overturn rate by decision year", ("year", *RATE_HEADERS), s.by_year)
+    category = _table("Overturn rate by category", ("category", *RATE_HEADERS),
+                      [_rate_cells(r, s.min_n) for r in s.by_category])
+    year = _table("Overturn rate by decision year", ("year", *RATE_HEADERS),
+                  [_rate_cells(r, s.min_n) for r in s.by_year])
     return [corpus, outcomes, category, year]
 
 
@@ -115,14 +150,20 @@ def _svg(fig) -> str:
     return text[text.index("<svg"):]  # inline: no XML prolog or doctype
 
 
-def _barh(labels, series: dict[str, list], title: str, xlabel: str) -> str:
-    """Horizontal bars, stacked when there are several series; labels read top down."""
+def _barh(labels, series: dict[str, list], title: str, xlabel: str, whiskers=None) -> str:
+    """Horizontal bars, stacked when there are several series; labels read top down.
+    `whiskers`: (low, high) of each bar of a single series, drawn as an error bar."""
     fig = _pyplot_free_figure(max(1.6, 0.35 * len(labels) + 1.1), width=10)
     ax = fig.add_subplot()
     left = [0] * len(labels)
     y = list(range(len(labels)))[::-1]
     for name, values in series.items():
-        ax.barh(y, values, left=left, label=name)
+        xerr = None
+        if whiskers:
+            # (clamped: at 0% or 100% the bound equals the rate but for rounding)
+            xerr = [[max(0.0, v - lo) for v, (lo, _) in zip(values, whiskers)],
+                    [max(0.0, hi - v) for v, (_, hi) in zip(values, whiskers)]]
+        ax.barh(y, values, left=left, label=name, xerr=xerr, capsize=3 if xerr else 0)
         left = [a + b for a, b in zip(left, values)]
     ax.set_yticks(y, [_short(str(label)) for label in labels])
     ax.set_title(title, loc="left")
@@ -156,10 +197,15 @@ def _short(label: str, width: int = 70) -> str:
 def charts(s: Summary) -> list[tuple[str, str]]:
     """(heading, inline SVG) for each chart; a chart with no data is left out."""
     out = []
-    if s.by_category:
+    rated = [(r, rate(r, s.min_n)) for r in s.by_category]
+    rated = [(r, x) for r, x in rated if x]  # a rate from fewer decided items is no bar
+    if rated:
         out.append(("Overturn rate by treatment category", _barh(
-            [r[0] for r in s.by_category], {"overturn %": [r[5] or 0 for r in s.by_category]},
-            "Overturned items, % of decided items", "overturn %")))
+            [f"{r[0]} (n={r[2] + r[3]})" for r, _ in rated],
+            {"overturn %": [x[0] for _, x in rated]},
+            f"Overturned items, % of decided items, with 95% Wilson intervals (categories "
+            f"with at least {s.min_n} decided items)", "overturn %",
+            whiskers=[(x[1], x[2]) for _, x in rated])))
     if s.by_year:
         out.append(("Decisions per year", _columns(
             [r[0] for r in s.by_year], {"upheld": [r[2] for r in s.by_year],
