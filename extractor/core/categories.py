@@ -52,7 +52,8 @@ TABLE: list[tuple[str, re.Pattern]] = [
     # (near the start: "Right knee arthroscopy with evaluation of ACL" is surgery).
     ("consultation", re.compile(r"^(?:[\w-]+ ){0,2}?(?:consult\w*|evaluation|re-?exam\w*)\b|"
                                 r"\bclearance\b", re.I)),
-    ("surgery", re.compile(r"\bsurg\w*|\bPA assist\w*|\bassistant PA\b|\bassistant surgeon|\barthroscop\w*|\b\w+ectomy\b|\b\w+plasty\b|\bfusion\b|"
+    ("surgery", re.compile(r"\bsurg\w*|\bPA assist\w*|\bassistant PA\b|\bassistant surgeon|"
+                           r"\barthroscop\w*|\b\w+ectomy\b|\b\w+plasty\b|\bfusion\b|"
                            r"\bdecompression\b|\barthrodesis|\b\w+otomy\b|\brelease\b|\brepair\b|"
                            r"\bremoval of hardware|\bimplant\w*", re.I)),
     ("acupuncture", re.compile(r"\bacupuncture", re.I)),
@@ -74,8 +75,10 @@ TABLE: list[tuple[str, re.Pattern]] = [
 
 
 # A heading's lead-in names what the item belongs to, not what it is: "Associated
-# surgical service: Cold therapy unit" is equipment.
-LEAD_IN = re.compile(r"(?:Associated surgical service|Labs to include): ", re.I)
+# surgical service: Cold therapy unit" is equipment. (The rules keep it in the treatment:
+# lexicon.IN_HEADING.)
+LEAD_INS = ("Associated surgical service", "Labs to include")
+LEAD_IN = re.compile(f"(?:{'|'.join(LEAD_INS)}): ", re.IGNORECASE)
 
 
 def classify(treatment: str, has_medication: bool = False) -> tuple[str, tuple[int, int] | None]:

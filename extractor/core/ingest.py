@@ -44,7 +44,8 @@ def load(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     return from_bytes(read(path, max_bytes), str(path), max_bytes)
 
 
-def load_each(paths, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[tuple[str, Document | IngestError]]:
+def load_each(paths, max_bytes: int = DEFAULT_MAX_BYTES
+              ) -> Iterator[tuple[str, Document | IngestError]]:
     """(path, its Document or the IngestError it gets) for each path, in order. While the
     caller works on one letter, the next one's PDF is already being read (pdf.prefetch):
     PDFium runs in its reader process alongside the caller's rules."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from extractor.core.categories import DRUG_NAMES
+from extractor.core.categories import DRUG_NAMES, LEAD_INS
 from extractor.core.table import FIELDS
 
 # -- sections: heading spellings by section, matched in any capitalisation. The prose
@@ -63,8 +63,7 @@ FORMS = ("patch", "patches", "pad", "pads", "tablet", "tablets", "tab", "tabs", 
 RELEASE = ("ER", "XR", "CR", "SR", "XL", "DR", "ODT", "IR")
 # Words before a colon that belong to an item's heading, not a label that ends the text
 # before it: "QTY: 30", "Associated surgical service: Cold therapy unit: Upheld".
-IN_HEADING = ("QTY", "Quantity", "Associated surgical service", "Labs to include",
-              "Retrospective", "Prospective")
+IN_HEADING = ("QTY", "Quantity", *LEAD_INS, "Retrospective", "Prospective")
 # Words before a drug's name in a treatment that are not part of it.
 BEFORE_DRUG = ("Retrospective", "Prospective", "Retro")
 # Counts written as words ("Twelve physical therapy visits").
