@@ -101,10 +101,28 @@ def scores_sentence() -> str:
             f"{llm['letters']} real letters.")
 
 
-def summary_example(folder: str = "evals/fixtures/letters") -> str:
-    """`imr-extract summary` after a batch over `folder`."""
+PUBLISHED = "evals/fixtures/letters/p-*.pdf"  # the published letters kept as fixtures
+
+
+def summary_example(*args: str, paths: str = PUBLISHED) -> str:
+    """`imr-extract summary ARGS` after a batch over `paths`."""
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "results.db")
-        imr("batch", folder, "--db", db)
-        out = imr("summary", "--db", db)
+        imr("batch", paths, "--db", db)
+        out = imr("summary", "--db", db, *args)
     return "\n".join(line.rstrip() for line in out.splitlines())  # rich pads table titles
+
+
+def query_example(name: str, paths: str = PUBLISHED) -> str:
+    """A canned query (queries.toml) as documented, run with sqlite-utils after a batch
+    over `paths`: the command and its output."""
+    from extractor.explore import queries
+
+    [query] = [q for q in queries.load() if q.name == name]
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "results.db")
+        imr("batch", paths, "--db", db)
+        exe = Path(sys.executable).parent / "sqlite-utils"
+        out = subprocess.run([str(exe), db, query.sql, "--table"], check=True,
+                             capture_output=True, text=True, timeout=60).stdout
+    return f"$ {queries.shell_command(query)}\n{out.rstrip()}"

@@ -29,6 +29,7 @@ from extractor.errors import (
     StoreError,
     UsageError,
 )
+from extractor.explore.rates import RATES as SUMMARY_RATES  # names only: no rich, no SQL
 from extractor.serve import settings as serving  # light: no FastAPI until `serve` runs
 
 EXIT_SOME_FAILED = 1
@@ -484,20 +485,26 @@ _db_option = click.option("--db", "db_path", required=True,
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
               help="Also write a self-contained page with charts (inline SVG).")
 @click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True,
-              help="How many of the most cited guidelines the page charts.")
+              help="How many of the most cited guidelines (source and part) the page charts.")
 @click.option("--min-n", type=click.IntRange(1), default=10, show_default=True,
               help="Decided items a rate needs to be shown (with its 95% Wilson interval); "
               "fewer show their counts only, and are not drawn as bars.")
-def summary(db_path: str, html_path: str | None, top: int, min_n: int) -> None:
-    """The corpus at a glance: letters, items, outcomes, overturn rate by category and
-    by decision year, each with its counts and 95% interval; --html adds charts of
-    guidelines, specialties and years."""
+@click.option("--by", "by", multiple=True, metavar="TABLE",
+              type=click.Choice([key for key, *_ in SUMMARY_RATES]),
+              help="Show only these rate tables (repeat the option) [default: all]: "
+              + ", ".join(key for key, *_ in SUMMARY_RATES) + ".")
+def summary(db_path: str, html_path: str | None, top: int, min_n: int,
+            by: tuple[str, ...]) -> None:
+    """The corpus at a glance: letters, items, outcomes, and the overturn rate by
+    treatment category, drug class, drug, guideline, body region, reviewer specialty,
+    decision year and modified request, each with its counts and 95% interval; --html
+    adds charts of the rates and of the most cited guidelines."""
     from extractor.explore import summary as summary_
     from extractor.explore.database import open_results
 
     try:
         with open_results(db_path) as db:  # applies missing migrations: the views are there
-            figures = summary_.read(db.conn, top, min_n)
+            figures = summary_.read(db.conn, top, min_n, by)
         summary_.print_tables(figures, _report_console())
         if html_path:
             summary_.write_page(figures, html_path, f"IMR determinations: {Path(db_path).name}")

@@ -20,6 +20,7 @@ from terminal import run_on_terminal
 
 from extractor.batch.run import discover
 from extractor.batch.specialty_names import canonical
+from extractor.core.vocab import normalise
 
 SUMMARY = re.compile(r"batch: (\d+) done, (\d+) skipped, (\d+) failed")
 
@@ -253,42 +254,72 @@ def _gold_items():
             yield p, i, item, gold
 
 
+def _rate_rows(key: str, groups: dict[str, list[str]], columns=("overturned",)) -> list[dict]:
+    """Rows of a rate query from the gold: label, items and the asked counts, most items
+    first; `decided` counts the items with a decision."""
+    rows = []
+    for label, decisions in groups.items():
+        row = {key: label, "items": len(decisions)}
+        row |= {c: decisions.count(c) for c in columns}
+        rows.append(row | {"decided": sum(d is not None for d in decisions)})
+    return sorted(rows, key=lambda r: (-r["items"], r[key]))
+
+
+def _grouped(label) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for _, _, item, gold in _gold_items():
+        for name in label(item, gold):
+            groups.setdefault(name, []).append(item["decision"])
+    return groups
+
+
+def _normalised(item: dict) -> dict:
+    """The normalised fields of a gold item, by the vocab from its gold values (what the
+    store holds, by another road than the extractor's)."""
+    return {k: v[0] for k, v in normalise(item["treatment"], item["category"],
+                                           item["maximus_guideline"]).items()}
+
+
+def _expected_by_drug_class():
+    return _rate_rows("drug_class", _grouped(
+        lambda item, _: [c] if (c := _normalised(item).get("drug_class")) else []))
+
+
 def _expected_by_category():
-    rows = {}
-    for _, _, item, _ in _gold_items():
-        row = rows.setdefault(item["category"], {"category": item["category"], "items": 0,
-                                                 "overturned": 0})
-        row["items"] += 1
-        row["overturned"] += item["decision"] == "overturned"
-    return sorted(rows.values(), key=lambda r: (-r["items"], r["category"]))
+    return _rate_rows("category", _grouped(lambda item, _: [item["category"]]))
 
 
 def _expected_guidelines():
-    items, letters = Counter(), {}
-    for p, _, item, _ in _gold_items():
-        if item["maximus_guideline"]:
-            items[item["maximus_guideline"]] += 1
-            letters.setdefault(item["maximus_guideline"], set()).add(p.name)
-    ranked = sorted(items, key=lambda g: (-items[g], g))[:10]
-    return [{"maximus_guideline": g, "items": items[g], "letters": len(letters[g])}
-            for g in ranked]
+    def source_part(item, _):
+        found = _normalised(item)
+        return [(found["guideline_source"], found.get("guideline_part"))] \
+            if "guideline_source" in found else []
+    rows = [{"source": sp[0], "part": sp[1]} | {k: v for k, v in r.items() if k != "sp"}
+            for r in _rate_rows("sp", _grouped(source_part)) for sp in [r["sp"]]]
+    return sorted(rows, key=lambda r: (-r["items"], r["source"], r["part"] or ""))[:10]
 
 
 def _expected_specialties():
-    rows = {}
-    for _, _, item, gold in _gold_items():
-        for name in map(canonical, gold["reviewer"]["specialties"]):  # one spelling each
-            row = rows.setdefault(name, {"specialty": name, "items": 0, "upheld": 0,
-                                         "overturned": 0})
-            row["items"] += 1
-            row[item["decision"]] += 1
-    return sorted(rows.values(), key=lambda r: (-r["items"], r["specialty"]))
+    return _rate_rows("specialty", _grouped(
+        lambda item, gold: map(canonical, gold["reviewer"]["specialties"])),
+        columns=("upheld", "overturned"))
+
+
+def _expected_by_ingredient():
+    return _rate_rows("ingredient", _grouped(
+        lambda item, _: _normalised(item).get("ingredients", [])))
+
+
+def _expected_by_request():
+    return _rate_rows("request", _grouped(
+        lambda item, _: ["modified" if item.get("original_request") else "as requested"]))
 
 
 def _expected_rate(category: str, year: str):
     decisions = [item["decision"] for _, _, item, gold in _gold_items()
                  if item["category"] == category and (gold["decision_date"] or "")[:4] == year]
-    return [{"items": len(decisions), "overturned": decisions.count("overturned") or None}]
+    return [{"items": len(decisions), "overturned": decisions.count("overturned"),
+             "decided": sum(d is not None for d in decisions)}]
 
 
 def _expected_search(folder: Path):
@@ -299,40 +330,58 @@ def _expected_search(folder: Path):
                   key=lambda r: (r["path"], r["item"]))
 
 
-def _check_documented(argv: list[str], db: Path, want: list[dict]) -> None:
+def _check_documented(argv: list[str], db: Path, want: list[dict], min_n: int = 10) -> None:
     table = _sqlite_utils(argv, db)  # the command exactly as documented
     assert table.returncode == 0, table.stderr
     assert argv[-1] == "--table" and len(table.stdout.splitlines()) == len(want) + 2
     got = json.loads(_sqlite_utils(argv[:-1], db).stdout)  # same SQL, JSON out
-    for row, w in zip(got, want):
-        if "overturn_pct" in row:
-            pct = row.pop("overturn_pct")
-            if w["items"]:
-                assert abs(pct - 100 * (w["overturned"] or 0) / w["items"]) <= 0.051
+    for row in got:
+        if "overturn_pct" in row:  # the rate and its interval, against an oracle
+            shown = [row.pop(k) for k in ("overturn_pct", "ci_low", "ci_high")]
+            if row["decided"] < min_n:
+                assert shown == [None, None, None], row
             else:
-                assert pct is None
+                k, n = row["overturned"], row["decided"]
+                for value, expected in zip(shown, (k / n, *_wilson(k, n)), strict=True):
+                    assert abs(value - 100 * expected) <= 0.051, (row, shown)
     assert got == want
+
+
+def _wilson(k: int, n: int) -> tuple[float, float]:
+    """Wilson's interval in its textbook form (the oracle; the views compute it in SQL)."""
+    from statistics import NormalDist
+
+    z, p = NormalDist().inv_cdf(0.975), k / n
+    root = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    return ((p + z * z / (2 * n) - root) / (1 + z * z / n),
+            (p + z * z / (2 * n) + root) / (1 + z * z / n))
 
 
 def test_the_documented_queries_run_and_give_the_gold_answers(mixed, mixed_db):
     db, _ = mixed_db
     commands = _doc_commands()
-    assert len(commands) == 5
-    assert _doc_commands("README.md") == commands[:4]  # the README shows the first four
-    expected = [_expected_by_category(), _expected_guidelines(), _expected_specialties(),
+    assert len(commands) == 8
+    readme = [0, 1, 2, 3, 6]  # the README shows these (queries.toml: readme = true)
+    assert _doc_commands("README.md")[:len(readme)] == [commands[i] for i in readme]
+    expected = [_expected_by_drug_class(), _expected_by_category(), _expected_guidelines(),
+                _expected_specialties(), _expected_by_ingredient(), _expected_by_request(),
                 _expected_rate("acupuncture", "2015"), _expected_search(mixed)]
-    for argv, want in zip(commands, expected):
+    for argv, want in zip(commands, expected, strict=True):
         _check_documented(argv, db, want)
         assert want  # every query has answers on the fixture letters
+    # some rates are shown (10 or more decided), some are not
+    shown = [r["decided"] >= 10 for r in _expected_by_category()]
+    assert any(shown) and not all(shown)
     # two in 2014 (v-mdheader--001, g-imr2013-sentence--22), both upheld
-    assert _expected_rate("acupuncture", "2014") == [{"items": 2, "overturned": None}]
+    assert _expected_rate("acupuncture", "2014") == [{"items": 2, "overturned": 0, "decided": 2}]
 
 
 @pytest.fixture(scope="module")
 def dated_db(tmp_path_factory):
     """Acupuncture decided in 2014 and 2015, upheld or overturned, by construction."""
     plan = [("03/02/2015", "Overturned"), ("06/11/2015", "Upheld"), ("09/30/2015", "Overturned"),
-            ("12/01/2015", "Overturned"), ("05/05/2014", "Overturned"), ("07/07/2014", "Upheld")]
+            ("12/01/2015", "Overturned"), ("05/05/2014", "Overturned"), ("07/07/2014", "Upheld"),
+            *[(f"{m:02}/15/2015", "Upheld" if m % 2 else "Overturned") for m in range(1, 8)]]
     root = tmp_path_factory.mktemp("dated")
     make_dated_letters(root / "letters", plan)
     db = root / "results.db"
@@ -346,10 +395,12 @@ def test_overturn_rate_for_acupuncture_in_2015_is_one_query_on_one_view(dated_db
     in_2015 = [decision for date, decision in plan if date.endswith("2015")]
     [argv] = [c for c in _doc_commands() if "'acupuncture'" in c[2]]
     assert " join " not in argv[2] and "from item_decisions" in argv[2]
-    _check_documented(argv, db, [{"items": len(in_2015),
+    assert len(in_2015) >= 10  # enough decided items for the rate to be shown
+    _check_documented(argv, db, [{"items": len(in_2015), "decided": len(in_2015),
                                   "overturned": in_2015.count("Overturned")}])
     by_year = _query(db, "select year, items, overturned from overturn_by_year")
-    assert by_year == [("2014", 3 * 2, 1), ("2015", 3 * 4, 3)]  # 3 items a letter
+    assert by_year == [("2014", 3 * 2, 1), ("2015", 3 * len(in_2015),
+                                             in_2015.count("Overturned"))]  # 3 items a letter
 
 
 # -- killed, interrupted, crashed, concurrent ------------------------------------------

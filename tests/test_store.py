@@ -38,7 +38,7 @@ def _count(path, sql, *args) -> int:
 def test_new_database_is_wal_at_the_latest_schema_with_filter_indexes(tmp_path):
     path = tmp_path / "r.db"
     with Store(path) as db:
-        assert store.schema_version(db.db) == store.SCHEMA_VERSION == 6
+        assert store.schema_version(db.db) == store.SCHEMA_VERSION == 7
         assert db.db.journal_mode == "wal"
         indexed = {(t, tuple(ix.columns)) for t in ("determinations", "items", "specialties")
                    for ix in db.db[t].indexes}
@@ -116,6 +116,33 @@ def test_a_v1_database_is_upgraded_keeping_its_data(tmp_path):
     assert record.reviewer.subspecialties  # the letter exercises both kinds
     assert hits == sum("acupuncture" in (i.treatment + " " + (i.rationale or "")).lower()
                        for i in record.items) > 0
+
+
+NORMALISED = ("body_region", "ingredients", "drug_class", "drug_ids", "guideline_source",
+              "guideline_part", "guideline_edition", "guideline_topic")
+
+
+def test_items_stored_before_normalising_get_their_normalised_columns(tmp_path):
+    """A database from before m007: its items have no normalised values (here: made
+    NULL by hand). Opening it fills them from the stored treatment and guideline, equal
+    to what a new extraction stores, and makes the rate views."""
+    path = tmp_path / "v6.db"
+    record = extract_path(MULTI)
+    with Store(path, version=store.STEPS.index(store.m007_normalised)) as db:
+        assert _save(db, record)
+        db.conn.execute(f"update items set {', '.join(f'{c} = null' for c in NORMALISED)}")
+        db.conn.commit()
+    with Store(path) as db:
+        rows = db.conn.execute(f"select {', '.join(NORMALISED)} from items order by item")
+        got = [dict(zip(NORMALISED, row, strict=True)) for row in rows]
+        views = {n for (n,) in db.conn.execute("select name from sqlite_master where "
+                                               "type = 'view' and name like 'overturn_by_%'")}
+    want = [{c: store._cell(store.FIELDS[f"items.{c}"], item) for c in NORMALISED}
+            for item in record.model_dump(mode="json")["items"]]
+    assert got == want
+    assert [g["drug_class"] for g in got] != [None] * len(got)  # the letter has medications
+    assert {"overturn_by_drug_class", "overturn_by_guideline", "overturn_by_ingredient",
+            "overturn_by_request", "overturn_by_body_region"} <= views
 
 
 def test_a_database_from_before_browsing_moves_records_out_and_gets_one_spelling_per_specialty(tmp_path):

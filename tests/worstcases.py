@@ -93,6 +93,15 @@ CASES = {
     "specialty lines that wrap": lambda n: PDF_TEXT.replace(
         "Certification(s)/Specialty: ", _repeat("Certification(s)/Specialty: A &\n", n)
         + "Certification(s)/Specialty: ", 1),
+    # the normalised fields (core/vocab): a guideline of endless citations, a treatment
+    # of endless drug names, a treatment naming every body region
+    "guideline citations": lambda n: EXPORT.replace(
+        "Decision based on MTUS ACOEM", _repeat("Decision based on Official Disability "
+                                                "Guidelines (ODG) Low Back ( ", n), 1),
+    "drug names in a treatment": lambda n: EXPORT.replace(
+        TREATMENT, _repeat("Norco Salonpas methyl salicylate 10mg ", n)),
+    "body regions in a treatment": lambda n: EXPORT.replace(
+        TREATMENT, "MRI of the " + _repeat("x l-spine C5-C6 acromio", n)),
     "labels": lambda n: EXPORT.replace(
         "**LUMBAR TP1 L5:** Upheld",
         "**LUMBAR TP1 L5:** Upheld" + _repeat(" Decision rationale:", n)),

@@ -23,6 +23,7 @@ CANONICAL = {
     "anesthesiology": "Anesthesiology",
     "pain medicine": "Pain Medicine",
     "pain management": "Pain Medicine",
+    "sports medicinea": "Sports Medicine",  # a misprint of published letters (CM16-0238035)
 }
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _SPACES = re.compile(r"\s+")

@@ -49,6 +49,7 @@ from extractor.batch.runlock import RunLock
 from extractor.batch.specialty_names import canonical
 from extractor.core.fields import BOOL, DATE, INT, TEXT, WORD
 from extractor.core.schema import FIELDS, Record, dump_json
+from extractor.core.vocab import normalise
 from extractor.errors import StoreError
 from extractor.privacy import private_file
 
@@ -187,8 +188,84 @@ def m006_modified_requests(db: Database) -> None:
             db.execute(f"alter table items add column [{column}] text")
 
 
+def m007_normalised(db: Database) -> None:
+    """Normalised columns beside the values they are read from (core/vocab): body
+    region, a medication's ingredients, class and DrugBank ids, the cited guideline's
+    source, part, edition and topic. Items stored before get them from their stored
+    treatment and guideline (their record_json stays as it was extracted). The views
+    gain them, and every rate view its decided count and a 95% Wilson interval."""
+    columns = ("body_region", "ingredients", "drug_class", "drug_ids", "guideline_source",
+               "guideline_part", "guideline_edition", "guideline_topic")
+    for column in columns:
+        if column not in db["items"].columns_dict:
+            db.execute(f"alter table items add column [{column}] text")
+    rows = db.execute("select sha256, item, treatment, category, maximus_guideline from items "
+                      "where treatment is not null").fetchall()
+    for sha256, item, treatment, category, guideline in rows:
+        found = {k: v[0] for k, v in normalise(treatment, category, guideline).items()}
+        found = {"ingredients": [], "drug_ids": []} | found  # lists: "[]", as a save writes
+        values = [_list(v) if isinstance(v, list) else v for v in map(found.get, columns)]
+        db.execute(f"update items set {', '.join(f'[{c}] = ?' for c in columns)} "
+                   "where sha256 = ? and item = ?", [*values, sha256, item])
+    for column in ("body_region", "drug_class", "guideline_source"):
+        db["items"].create_index([column, "decision"], if_not_exists=True)
+    specialty = ("(select group_concat(s.name, '; ') from specialties s "
+                 "where s.sha256 = d.sha256 and s.kind = 'specialty')")
+    db.create_view("item_decisions", f"""
+        select l.path, d.case_number, d.decision_date,
+               substr(d.decision_date, 1, 4) as decision_year, d.outcome, i.item, i.treatment,
+               i.decision, i.category, i.body_region, i.quantity, i.medication_name,
+               i.ingredients, i.drug_class,
+               case when i.original_request is null then 'as requested' else 'modified' end
+                   as request,
+               i.maximus_guideline, i.guideline_source, i.guideline_part, i.guideline_topic,
+               {specialty} as specialty, i.sha256
+        from items i join determinations d on d.sha256 = i.sha256
+        join letters l on l.sha256 = i.sha256""", replace=True)
+    views = {
+        "overturn_by_category": ("category", "item_decisions", "category"),
+        "overturn_by_year": ("decision_year as year", "item_decisions", "decision_year"),
+        "overturn_by_drug_class": ("drug_class", "item_decisions where drug_class is not null",
+                                   "drug_class"),
+        "overturn_by_ingredient": ("j.value as ingredient",
+                                   "item_decisions i, json_each(i.ingredients) j", "j.value"),
+        "overturn_by_guideline": ("guideline_source as source, guideline_part as part",
+                                  "item_decisions where guideline_source is not null",
+                                  "guideline_source, guideline_part"),
+        "overturn_by_body_region": ("body_region", "item_decisions where body_region is not "
+                                    "null", "body_region"),
+        "overturn_by_request": ("request", "item_decisions", "request"),
+        "decisions_by_specialty": ("s.name as specialty", "specialties s join items i on "
+                                   "i.sha256 = s.sha256 where s.kind = 'specialty'", "s.name"),
+    }
+    for name, (label, source, group) in views.items():
+        order = "year" if name == "overturn_by_year" else "items desc, 1"
+        db.create_view(name, _rated(label, source, group, order), replace=True)
+
+
+def _rated(label: str, source: str, group: str, order: str) -> str:
+    """Counts, and the overturn rate with its 95% Wilson interval where at least 10 items
+    are decided (fewer: the rate is NULL, the counts say all there is)."""
+    z, n, k = 1.959963984540054, "decided", "overturned"
+    centre = f"(({k} * 1.0 / {n} + {z * z / 2!r} / {n}) / (1 + {z * z!r} / {n}))"
+    half = (f"({z!r} * sqrt({k} * 1.0 / {n} * (1 - {k} * 1.0 / {n}) / {n} + {z * z / 4!r} "
+            f"/ ({n} * {n})) / (1 + {z * z!r} / {n}))")
+    shown = "case when decided >= 10 then round(100 * {}, 1) end"
+    return f"""
+        select *, items - decided as undecided,
+               {shown.format(f"{k} * 1.0 / {n}")} as overturn_pct,
+               {shown.format(f"max(0, {centre} - {half})")} as ci_low,
+               {shown.format(f"min(1, {centre} + {half})")} as ci_high
+        from (select {label}, count(*) as items,
+                     coalesce(sum(decision = 'upheld'), 0) as upheld,
+                     coalesce(sum(decision = 'overturned'), 0) as overturned,
+                     count(decision) as decided
+              from {source} group by {group})
+        order by {order}"""
+
+
 STEPS = (m001_initial, m002_specialties_fts, m003_runs_warned, m004_browse,
-         m005_fts_by_writer, m006_modified_requests)
+         m005_fts_by_writer, m006_modified_requests, m007_normalised)
 SCHEMA_VERSION = len(STEPS)
 MIGRATIONS = Migrations("imr-extract")
 for _step in STEPS:

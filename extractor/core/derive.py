@@ -8,6 +8,7 @@ of the schema (Spec with no `verify` kind) are "parsed".
 from __future__ import annotations
 
 from extractor.core.categories import classify
+from extractor.core import vocab
 
 # The verifier builds the record as plain data (an item a dict of its values, each
 # evidence entry a dict of Evidence's fields) and validates it once at the end.
@@ -28,6 +29,19 @@ def item_values(j: int, item: dict, fields: dict, tree: dict) -> None:
     elif medication:
         ev = fields["items.medication.name"].evidence
     tree["evidence"].append({**ev, "field": f"items[{j}].category"})
+    normalised(j, item, fields, tree)
+
+
+def normalised(j: int, item: dict, fields: dict, tree: dict) -> None:
+    """The vocab fields (core/vocab/), each with the evidence of the verified value it
+    was read from, narrowed to the words that name it where there are such words."""
+    found = vocab.normalise(item["treatment"], item["category"], item.get("maximus_guideline"))
+    for key, (value, source, span) in found.items():
+        ev = fields[f"items.{source}"].evidence
+        if span is not None:
+            ev = _locate(ev, item[source][span[0]:span[1]])
+        item[key] = value
+        tree["evidence"].append({**ev, "field": f"items[{j}].{key}"})
 
 
 def _locate(outer: dict, words: str) -> dict:

@@ -39,6 +39,8 @@ class Spec:
     labels: tuple[str, ...] = ()      # how letters label it (core/lexicon.py builds the rules' patterns)
     ask: bool = True                  # asked of the model (False: rules claim it, else derived)
     filter: bool = False              # service: GET /v1/letters filters on it (a date: a range)
+    vocab: str | None = None          # derived by core/vocab/<vocab>.py from a verified value;
+    #                                   a normalised form the eval does not score
 
 
 @dataclass(frozen=True)

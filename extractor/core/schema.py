@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from extractor.core.fields import BOOL, DATE, INT, TEXT, WORD, Claim, Spec, build_table
 from extractor.core.jsonline import dump_json
+from extractor.core.vocab.guidelines import SOURCES
+from extractor.core.vocab.regions import REGIONS
 
 __all__ = ["Claim", "dump_json"]  # re-exported: the record's parts, in one place
 
@@ -34,6 +36,14 @@ Category = Literal[
     "program",
     "other",
 ]
+DrugClass = Literal[
+    "opioid", "muscle_relaxant", "nsaid", "benzodiazepine", "sleep_aid", "anticonvulsant",
+    "antidepressant", "proton_pump_inhibitor", "h2_blocker", "analgesic", "local_anesthetic",
+    "topical_analgesic", "topical_compound", "corticosteroid", "laxative", "gi_protectant",
+    "antiemetic",
+]
+Region = Literal[REGIONS]          # core/vocab/regions.py
+GuidelineSource = Literal[tuple(SOURCES)]  # core/vocab/guidelines.py
 Format = Literal["text", "markdown", "html", "pdf"]
 Backend = Literal["rules", "llm", "hybrid"]
 MatchLevel = Literal["exact", "normalized"]
@@ -135,6 +145,33 @@ class Item(_Strict):
             "Decision rationale", "Rationale for the decision", "Rationale for decision",
             "Expert Reviewer's decision rationale", "Rationale"),
         description="The reviewer's decision rationale")] = None
+    # Normalised forms of the verified values above, beside them (core/vocab/).
+    body_region: Annotated[Region | None, Spec(
+        score=WORD, vocab="regions", filter=True,
+        description="Normalised: the body region the treatment names first")] = None
+    ingredients: Annotated[list[str], Spec(
+        score=TEXT, vocab="drugs",
+        description="Normalised: a medication's active ingredients (generic names)")] = \
+        Field(default_factory=list)
+    drug_class: Annotated[DrugClass | None, Spec(
+        score=WORD, vocab="drugs", filter=True,
+        description="Normalised: the medication's drug class")] = None
+    drug_ids: Annotated[list[str], Spec(
+        score=TEXT, vocab="drugs",
+        description="Normalised: DrugBank ids of the ingredients that have one")] = \
+        Field(default_factory=list)
+    guideline_source: Annotated[GuidelineSource | None, Spec(
+        score=WORD, vocab="guidelines", filter=True,
+        description="Normalised: the source of the first guideline the reviewer cites")] = None
+    guideline_part: Annotated[str | None, Spec(
+        score=TEXT, vocab="guidelines",
+        description="Normalised: its chapter or part (Low Back, Pain, Shoulder...)")] = None
+    guideline_edition: Annotated[str | None, Spec(
+        score=TEXT, vocab="guidelines",
+        description="Normalised: its edition or year, where written")] = None
+    guideline_topic: Annotated[str | None, Spec(
+        score=TEXT, vocab="guidelines",
+        description="Normalised: its section or topic, as written")] = None
 
 
 class Evidence(_Strict):

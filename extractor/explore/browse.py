@@ -28,7 +28,16 @@ TABLES = {
                          "of items, rejected values and warnings.")),
     "overturn_by_category": ("Overturn rate by category", "Items per treatment category."),
     "overturn_by_year": ("Overturn rate by decision year", "Items per year of the decision."),
-    "guideline_citations": ("Cited MAXIMUS guidelines", "How often each guideline is cited."),
+    "guideline_citations": ("Cited MAXIMUS guidelines", "How often each citation, as written, "
+                            "is cited."),
+    "overturn_by_drug_class": ("Overturn rate by drug class", "Medication items per class."),
+    "overturn_by_ingredient": ("Overturn rate by drug", "Medication items per ingredient (a "
+                               "combination counts for each of its ingredients)."),
+    "overturn_by_guideline": ("Overturn rate by guideline", "Items per cited guideline: its "
+                              "source and part (chapter)."),
+    "overturn_by_body_region": ("Overturn rate by body region", "Items per body region."),
+    "overturn_by_request": ("Modified requests apart", "Requests utilization review modified, "
+                            "against those reviewed as made."),
     "decisions_by_specialty": ("Decisions by reviewer specialty", "One spelling per specialty."),
     "letters": ("Input files", "One row per file content; failed ones carry their error."),
     "determinations": ("Determinations", "One row per extracted letter (header values)."),
@@ -54,11 +63,22 @@ COLUMNS = {
     "warnings": "Warnings (JSON array in determinations, a count in letters_overview)",
     "rejected": "Number of values the verifier rejected",
     "items": "Number of disputed items",
+    "request": "'modified' when utilization review modified the request, else 'as requested'",
+    "upheld": "Items upheld", "overturned": "Items overturned",
+    "decided": "Items with a decision (upheld or overturned)",
+    "undecided": "Items whose decision the letter does not give",
+    "overturn_pct": "Overturned, % of decided items; empty below 10 decided items",
+    "ci_low": "Lower bound of the 95% Wilson interval of overturn_pct",
+    "ci_high": "Upper bound of the 95% Wilson interval of overturn_pct",
+    "ingredient": "An active ingredient (generic name)",
+    "source": "Source of the cited guideline (MTUS Chronic Pain, an MTUS chapter, ODG...)",
+    "part": "Its chapter or part (Low Back, Pain, Shoulder...)",
 }
+_ITEM_FACETS = [f.column for f in ITEM_FIELDS if f.spec.filter]  # decision, category, ...
 FACETS = {
-    "item_decisions": ["decision", "category", "outcome", "specialty", "decision_year"],
+    "item_decisions": [*_ITEM_FACETS, "request", "outcome", "specialty", "decision_year"],
     "letters_overview": ["status", "outcome", "specialty"],
-    "items": ["decision", "category"],
+    "items": _ITEM_FACETS,
     "determinations": ["outcome"],
     "specialties": ["kind", "name"],
     "letters": ["status", "format"],

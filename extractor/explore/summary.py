@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from extractor.errors import UsageError
+from extractor.explore.rates import RATES
 from extractor.privacy import write_private
 
 TOP_GUIDELINES = 10  # default of --top
@@ -43,48 +44,47 @@ class Summary:
     letters: dict[str, int]                 # status -> letters
     items: int
     outcomes: list[tuple]                   # (outcome, letters)
-    # rate rows: (label, items, upheld, overturned, undecided, overturn % of decided)
-    by_category: list[tuple]
-    by_year: list[tuple]
-    guidelines: list[tuple] = field(default_factory=list)   # (guideline, items, letters)
-    by_specialty: list[tuple] = field(default_factory=list)  # a rate row by specialty
+    # key of RATES -> rate rows: (label, items, upheld, overturned, undecided)
+    rates: dict[str, list[tuple]] = field(default_factory=dict)
+    guidelines: list[tuple] = field(default_factory=list)   # the most cited: a rate row each
     to_check: list[tuple] = field(default_factory=list)     # (path, status, items, warnings)
     min_n: int = MIN_N  # a rate needs this many decided items to be shown
 
 
-def read(conn: sqlite3.Connection, top: int = TOP_GUIDELINES, min_n: int = MIN_N) -> Summary:
+def read(conn: sqlite3.Connection, top: int = TOP_GUIDELINES, min_n: int = MIN_N,
+         by: tuple[str, ...] = ()) -> Summary:
+    """The figures; `by` names the rate tables to read (RATES keys) [default: all]."""
     q = conn.execute
+    rates = {key: _rate_rows(conn, view) for key, _, _, view in RATES if not by or key in by}
     return Summary(
         min_n=min_n,
         letters=dict(q("select status, count(*) from letters group by status")),
         items=q("select count(*) from item_decisions").fetchone()[0],
         outcomes=q("select coalesce(outcome, '(none)'), count(*) from letters_overview "
                    "where status = 'done' group by outcome order by count(*) desc, 1").fetchall(),
-        by_category=_rates(q("select * from overturn_by_category")),
-        by_year=_rates(q("select coalesce(year, '(no date)'), items, upheld, overturned, "
-                         "overturn_pct from overturn_by_year")),
-        guidelines=q("select * from guideline_citations limit ?", (top,)).fetchall(),
-        by_specialty=_rates(q("select * from decisions_by_specialty")),
+        rates=rates,
+        guidelines=sorted(rates.get("guideline", []), key=lambda r: -r[1])[:top],
         to_check=q("select path, status, coalesce(items, 0), coalesce(warnings, 0) "
                    "from letters_overview where status = 'failed' or items = 0 or warnings > 0 "
                    "order by path").fetchall(),
     )
 
 
-def _rates(rows) -> list[tuple]:
-    """Rate rows with the items that have no decision (a lost page, a layout without
-    one) counted as undecided: the views' sums are NULL where a group has none decided."""
-    out = []
-    for label, items, upheld, overturned, pct in rows:
-        upheld, overturned = upheld or 0, overturned or 0
-        out.append((label, items, upheld, overturned, items - upheld - overturned, pct))
-    return out
+def _rate_rows(conn: sqlite3.Connection, view: str) -> list[tuple]:
+    """(label, items, upheld, overturned, undecided) of each row of a rate view; the label
+    joins the view's label columns (those before `items`): "odg: Low Back"."""
+    cursor = conn.execute(f"select * from {view}")
+    names = [d[0] for d in cursor.description]
+    at = names.index("items")
+    pick = [names.index(c) for c in ("items", "upheld", "overturned", "undecided")]
+    return [(": ".join(str(v) for v in row[:at] if v is not None) or "(none)",
+             *(row[i] for i in pick)) for row in cursor]
 
 
 def rate(row: tuple, min_n: int) -> tuple[float, float, float] | None:
     """(overturn %, low %, high %) of a rate row, the interval Wilson's at 95%; None when
     fewer than `min_n` of its items are decided (then only its counts are shown)."""
-    _, _, upheld, overturned, _, _ = row
+    _, _, upheld, overturned, _ = row
     decided = upheld + overturned
     if decided < max(1, min_n):
         return None
@@ -95,7 +95,7 @@ def rate(row: tuple, min_n: int) -> tuple[float, float, float] | None:
 def _rate_cells(row: tuple, min_n: int) -> tuple:
     r = rate(row, min_n)
     shown = f"{r[0]:.1f} ({r[1]:.1f}–{r[2]:.1f})" if r else f"n<{min_n}"
-    return (*row[:5], shown)
+    return (*row, shown)
 
 
 # -- terminal -------------------------------------------------------------------------
@@ -107,11 +107,9 @@ def tables(s: Summary) -> list[Table]:
     corpus = _table("Corpus", ("", "count"), [("letters extracted", done),
                                                ("letters failed", failed), ("items", s.items)])
     outcomes = _table("Outcome per letter", ("outcome", "letters"), s.outcomes)
-    category = _table("Overturn rate by category", ("category", *RATE_HEADERS),
-                      [_rate_cells(r, s.min_n) for r in s.by_category])
-    year = _table("Overturn rate by decision year", ("year", *RATE_HEADERS),
-                  [_rate_cells(r, s.min_n) for r in s.by_year])
-    return [corpus, outcomes, category, year]
+    return [corpus, outcomes, *(
+        _table(title, (first, *RATE_HEADERS), [_rate_cells(r, s.min_n) for r in s.rates[key]])
+        for key, title, first, _ in RATES if s.rates.get(key))]
 
 
 def _table(title: str, headers: tuple[str, ...], rows) -> Table:
@@ -186,43 +184,43 @@ def _columns(labels, series: dict[str, list], title: str, ylabel: str) -> str:
     return _svg(fig)
 
 
-_BOILERPLATE = "Decision based on "  # how every guideline line of a letter starts
-
-
 def _short(label: str, width: int = 70) -> str:
-    label = label.removeprefix(_BOILERPLATE)
     return label if len(label) <= width else label[:width - 1] + "…"
 
 
+CHARTED = ("category", "drug-class", "guideline", "body-region", "specialty", "year")
+
+
 def charts(s: Summary) -> list[tuple[str, str]]:
-    """(heading, inline SVG) for each chart; a chart with no data is left out."""
+    """(heading, inline SVG) for each chart; a chart with no data is left out. A rate is
+    drawn only from at least --min-n decided items, with its 95% Wilson interval."""
     out = []
-    rated = [(r, rate(r, s.min_n)) for r in s.by_category]
-    rated = [(r, x) for r, x in rated if x]  # a rate from fewer decided items is no bar
-    if rated:
-        out.append(("Overturn rate by treatment category", _barh(
-            [f"{r[0]} (n={r[2] + r[3]})" for r, _ in rated],
-            {"overturn %": [x[0] for _, x in rated]},
-            f"Overturned items, % of decided items, with 95% Wilson intervals (categories "
-            f"with at least {s.min_n} decided items)", "overturn %",
-            whiskers=[(x[1], x[2]) for _, x in rated])))
-    if s.by_year:
+    titles = {key: title for key, title, *_ in RATES}
+    for key in CHARTED:
+        rated = [(r, x) for r in s.rates.get(key, []) if (x := rate(r, s.min_n))]
+        if rated:
+            out.append((titles[key], _barh(
+                [f"{r[0]} (n={r[2] + r[3]})" for r, _ in rated],
+                {"overturn %": [x[0] for _, x in rated]},
+                f"Overturned items, % of decided items, with 95% Wilson intervals (at least "
+                f"{s.min_n} decided items)", "overturn %",
+                whiskers=[(x[1], x[2]) for _, x in rated])))
+    years = s.rates.get("year", [])
+    if years:
         out.append(("Decisions per year", _columns(
-            [r[0] for r in s.by_year], {"upheld": [r[2] for r in s.by_year],
-                                        "overturned": [r[3] for r in s.by_year],
-                                        "undecided": [r[4] for r in s.by_year]},
+            [r[0] for r in years], _stacked(years),
             "Item decisions by year of the decision date", "items")))
     if s.guidelines:
-        out.append(("Most cited MAXIMUS guidelines", _barh(
-            [r[0] for r in s.guidelines], {"items": [r[1] for r in s.guidelines]},
-            f"Top {len(s.guidelines)} guidelines", "items citing it")))
-    if s.by_specialty:
-        out.append(("Decisions by reviewer specialty", _barh(
-            [r[0] for r in s.by_specialty], {"upheld": [r[2] for r in s.by_specialty],
-                                            "overturned": [r[3] for r in s.by_specialty],
-                                            "undecided": [r[4] for r in s.by_specialty]},
-            "Item decisions by the reviewer's board specialty", "items")))
+        out.append(("Most cited guidelines", _barh(
+            [r[0] for r in s.guidelines], _stacked(s.guidelines),
+            f"The {len(s.guidelines)} most cited guidelines (source and part) of the "
+            "reviewers' decisions", "items citing it")))
     return out
+
+
+def _stacked(rows: list[tuple]) -> dict[str, list[int]]:
+    return {"upheld": [r[2] for r in rows], "overturned": [r[3] for r in rows],
+            "undecided": [r[4] for r in rows]}
 
 
 STYLE = """body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;
@@ -236,11 +234,14 @@ def html_page(s: Summary, title: str) -> str:
     head = (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>")
     parts = [head, f"<h1>{html.escape(title)}</h1>"]
-    for table in tables(s):
+    drawn = dict(charts(s))
+    for table in tables(s):  # a rate table, then its chart
         parts.append(_html_table(str(table.title), [c.header for c in table.columns],
                                  _rows_of(table)))
+        if str(table.title) in drawn:
+            parts.append(f"<figure class=chart>{drawn.pop(str(table.title))}</figure>")
     parts.append("<div class=charts>")
-    for heading, svg in charts(s):
+    for heading, svg in drawn.items():
         parts.append(f"<section><h2>{html.escape(heading)}</h2>{svg}</section>")
     parts.append("</div>")
     parts.append(_html_table(f"Letters to check: failed, no items or warnings ({len(s.to_check)})",
