@@ -272,7 +272,7 @@ def test_export_works_on_a_read_only_database(read_only_folder, cli):
 def test_export_upgrades_a_database_from_an_older_version_first(tmp_path, cli):
     from test_store import ONE, _save_before_v3
 
-    from extractor.batch import store
+    from extractor.batch import migrations, store
     from extractor.core.schema import record_json
     from extractor.pipeline import extract_path
 
@@ -283,4 +283,4 @@ def test_export_upgrades_a_database_from_an_older_version_first(tmp_path, cli):
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [record_json(record)]
     with store.Store(db) as upgraded:
-        assert store.schema_version(upgraded.db) == store.SCHEMA_VERSION
+        assert migrations.schema_version(upgraded.db) == migrations.SCHEMA_VERSION

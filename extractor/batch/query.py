@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from extractor.batch.store import MIGRATIONS, STEPS
+from extractor.batch.migrations import MIGRATIONS, STEPS
 from extractor.core.fields import DATE
 from extractor.core.schema import FIELDS
 from extractor.errors import StoreError
