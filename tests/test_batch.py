@@ -304,7 +304,7 @@ def _check_documented(argv: list[str], db: Path, want: list[dict]) -> None:
     assert table.returncode == 0, table.stderr
     assert argv[-1] == "--table" and len(table.stdout.splitlines()) == len(want) + 2
     got = json.loads(_sqlite_utils(argv[:-1], db).stdout)  # same SQL, JSON out
-    for row, w in zip(got, want):
+    for row, w in zip(got, want, strict=True):
         if "overturn_pct" in row:
             pct = row.pop("overturn_pct")
             if w["items"]:
@@ -321,7 +321,7 @@ def test_the_documented_queries_run_and_give_the_gold_answers(mixed, mixed_db):
     assert _doc_commands("README.md") == commands[:4]  # the README shows the first four
     expected = [_expected_by_category(), _expected_guidelines(), _expected_specialties(),
                 _expected_rate("acupuncture", "2015"), _expected_search(mixed)]
-    for argv, want in zip(commands, expected):
+    for argv, want in zip(commands, expected, strict=True):
         _check_documented(argv, db, want)
         assert want  # every query has answers on the fixture letters
     # two in 2014 (v-mdheader--001, g-imr2013-sentence--22), both upheld

@@ -100,7 +100,8 @@ def test_a_fifo_among_the_letters_is_a_failed_row_not_a_hang(tmp_path, cli):
     out = cli("batch", folder, "--db", db)
     assert out.returncode == 1, out.stderr
     assert query(db, "select path, error from letters where status = 'failed'") == [
-        (str(folder / "pipe.txt"), f"{folder / 'pipe.txt'}: is a FIFO (named pipe), not a letter file")]
+        (str(folder / "pipe.txt"),
+         f"{folder / 'pipe.txt'}: is a FIFO (named pipe), not a letter file")]
     assert query(db, "select count(*) from letters where status = 'done'") == [(len(GOOD),)]
 
 
@@ -190,8 +191,10 @@ def mode(path: Path) -> int:
 
 
 def test_databases_and_the_cache_are_readable_by_the_user_only(tmp_path, cli):
-    from fakeserver import FakeServer
     import json
+
+    from fakeserver import FakeServer
+
     from extractor.backends.model import prompts
 
     db, cache = tmp_path / "r.db", tmp_path / "cache" / "calls.db"

@@ -10,9 +10,9 @@ import pytest
 from conftest import LETTERS, ORIGINALS
 
 from extractor.batch import migrations, store
-from extractor.pipeline import extract_path
-from extractor.core.schema import Record, record_json
 from extractor.batch.store import Letter, Store, StoreError
+from extractor.core.schema import Record, record_json
+from extractor.pipeline import extract_path
 
 MULTI = LETTERS / "003_a451431fba358ec9.txt"  # 4 items, medications, subspecialty-free
 ONE = LETTERS / "001_86ba345343cd3771.txt"    # 3 items, a subspecialty
@@ -80,7 +80,7 @@ def _save_before_v3(db: Store, record: Record) -> None:
     """Write a letter as imr-extract with schema v1/v2 did: the Record JSON in
     determinations.record_json, specialties (v2) as spelled in the letter."""
     rows = store.record_rows(record)
-    old = {table: [dict(zip(store.COLUMNS[table], row)) for row in rows[table]]
+    old = {table: [dict(zip(store.COLUMNS[table], row, strict=True)) for row in rows[table]]
            for table in ("determinations", "items", "evidence", "rejected")}
     old["determinations"][0]["record_json"] = rows["records"][0][1]
     if db.db["specialties"].exists():
@@ -118,7 +118,7 @@ def test_a_v1_database_is_upgraded_keeping_its_data(tmp_path):
                        for i in record.items) > 0
 
 
-def test_a_database_from_before_browsing_moves_records_out_and_gets_one_spelling_per_specialty(tmp_path):
+def test_a_database_from_before_browsing_moves_records_out_and_unifies_specialties(tmp_path):
     """Letters 001 and 003 spell one board two ways ('and', '&'); 004 names it by initials."""
     path = tmp_path / "v2.db"
     records = [extract_path(p) for p in ORIGINALS]

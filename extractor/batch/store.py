@@ -287,7 +287,7 @@ class Store:
         replace a result that is already done (a model outage must not lose work)."""
         with writing(self.conn):
             written = [self._put(letter, rows, fingerprint, run_id) for letter, rows in letters]
-            self._index([letter.sha256 for (letter, rows), ok in zip(letters, written)
+            self._index([letter.sha256 for (letter, rows), ok in zip(letters, written, strict=True)
                          if ok and rows])
         return written
 
@@ -370,8 +370,9 @@ LIST_SEPARATOR = "; "
 
 def export_jsonl(store: Store, out: IO[str]) -> int:
     n = 0
-    for n, line in enumerate(store.record_lines(), 1):
+    for line in store.record_lines():
         out.write(line + "\n")
+        n += 1
     return n
 
 
@@ -380,8 +381,9 @@ def export_csv(store: Store, out: IO[str]) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     n = 0
-    for n, line in enumerate(store.record_lines(), 1):
+    for line in store.record_lines():
         writer.writerows(csv_rows(json.loads(line)))
+        n += 1
     return n
 
 

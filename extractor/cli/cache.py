@@ -10,7 +10,6 @@ import click
 from extractor.cli.output import fail
 from extractor.errors import ImrError, IngestError
 
-
 _cache_option = click.option(
     "--cache", "cache_path", default=None, envvar="IMR_EXTRACT_CACHE",
     type=click.Path(dir_okay=False), help="SQLite file of model calls [default: user cache dir].")

@@ -14,7 +14,6 @@ from extractor.config import Config
 from extractor.errors import ImrError, IngestError, UsageError
 from extractor.privacy import redact, write_private
 
-
 EVAL_BACKENDS = ("rules", "llm", "hybrid")
 
 
@@ -48,7 +47,8 @@ def eval_(fixtures, pattern, json_path, html_path, save_baseline, baseline_file,
     values, tokens, attempts and seconds. Without --save-baseline, compares with the
     matching baseline and exits 1 when a field's F1 dropped by more than --tolerance.
     Model answers replay from the call cache, so CI runs offline:
-    imr-extract eval --backend llm --model smollm2-135m --offline --letters '00*' --cache cache/calls.db
+    imr-extract eval --backend llm --model smollm2-135m --offline --letters '00*'
+    --cache cache/calls.db
     """
     from extractor.resources import in_checkout
     from extractor.scoring import baseline, evaluate, report

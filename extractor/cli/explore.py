@@ -11,7 +11,6 @@ import click
 from extractor.cli.output import fail, report_console
 from extractor.errors import ImrError, UsageError
 
-
 _db_option = click.option("--db", "db_path", required=True,
                           type=click.Path(exists=True, dir_okay=False),
                           help="Results database written by `imr-extract batch`.")

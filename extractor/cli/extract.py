@@ -41,7 +41,7 @@ def extract(files: tuple[str, ...], compact: bool, show_text: bool, **model_args
         return
     one_line = compact or len(files) > 1
     code = 0
-    for path, doc in ingest.load_each(files, config.max_bytes):
+    for _path, doc in ingest.load_each(files, config.max_bytes):
         try:
             if isinstance(doc, ImrError):
                 raise doc

@@ -3,7 +3,7 @@ do not edit. See table.py."""
 
 from extractor.core.fields import Field, Spec
 
-SOURCES_SHA = '7072c582893564b1e4cd2175256f41161b3a3417c824e004164b84afb9da2077'
+SOURCES_SHA = 'de68d2634b91f82880b79f1c08187e5b8a617eee5923987f68359658a7283536'
 
 FIELDS = {
     'case_number': Field(path='case_number', spec=Spec(verify='text', score=None, description='IMR case number (CM14-0037910)', answer=None, column=None, shape='[A-Z]{2}\\d{2}-\\d{4,8}', gap=False, long=False, rows=None, labels=('Case Number', 'Case No.', 'Case No', 'Case #', 'IMR Case Number', 'IMR Case No.', 'IMR Case #'), ask=True, filter=True), is_list=False, words=(), required=False),
