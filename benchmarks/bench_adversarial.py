@@ -60,7 +60,7 @@ def main() -> None:
         cells = []
         for size in args.sizes:
             t = measure(name, size, args.cap)
-            cells.append(f"{'> %g' % args.cap if t is None else '%.3f' % t:>12}")
+            cells.append(f"{f'> {args.cap:g}' if t is None else f'{t:.3f}':>12}")
         print(f"{name:32} " + " ".join(cells), flush=True)
 
 

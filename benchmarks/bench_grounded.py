@@ -29,8 +29,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from localmodel import ALIAS, LocalModel
 
 from extractor.backends.model import answer, cache, grounded
-from extractor.scoring import evaluate
 from extractor.config import Config
+from extractor.scoring import evaluate
 
 LETTERS = sorted((REPO / "evals" / "fixtures" / "letters").glob("00*.txt"))
 
@@ -52,9 +52,9 @@ def recorded_seconds(db: Path, doc, grounded_mode: bool) -> float | None:
 
 def run(base_url: str | None, db: Path, offline: bool, letters: list[Path]) -> list[dict]:
     rows = []
-    for grounded in (False, True):
+    for grounded_mode in (False, True):
         for path in letters:
-            config = Config(backend="llm", model=ALIAS, base_url=base_url, grounded=grounded,
+            config = Config(backend="llm", model=ALIAS, base_url=base_url, grounded=grounded_mode,
                             cache_path=str(db), offline=offline)
             gold = json.loads((path.parent.parent / "gold" / f"{path.name}.json").read_text())
             started = time.perf_counter()
@@ -62,10 +62,10 @@ def run(base_url: str | None, db: Path, offline: bool, letters: list[Path]) -> l
             seconds = time.perf_counter() - started
             usage = result.record.usage if result.record else None
             if usage and usage.cached:
-                seconds = recorded_seconds(db, result.doc, grounded) or seconds
+                seconds = recorded_seconds(db, result.doc, grounded_mode) or seconds
             counts = evaluate.overall(result.fields)
             rows.append({
-                "mode": "grounded" if grounded else "free", "letter": path.name[:3],
+                "mode": "grounded" if grounded_mode else "free", "letter": path.name[:3],
                 "emitted": result.emitted, "verified": result.grounded,
                 "rejected": len(result.record.rejected) if result.record else 0,
                 "tp": counts.tp, "fp": counts.fp, "fn": counts.fn,

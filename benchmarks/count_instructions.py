@@ -31,15 +31,15 @@ def child(job: str, reps: int) -> None:
 
     from extractor.backends import rules
     from extractor.core import ingest
-    from extractor.core.normalize import TextIndex
     from extractor.core.jsonline import dump_json
+    from extractor.core.normalize import TextIndex
     from extractor.core.verify import verify_data
 
     letters = [(str(p), p.read_bytes()) for p in sorted(LETTERS.glob("*.txt"))]
     docs = [ingest.from_bytes(data, name) for name, data in letters]
     claims = [rules.extract(d) for d in docs]
     records = [verify_data(d, c, {"backend": "rules"}, warnings=w)
-               for d, (c, w) in zip(docs, claims)]
+               for d, (c, w) in zip(docs, claims, strict=True)]
     work = {
         "naive": lambda: naive(letters),
         "ours": lambda: ours(letters),
@@ -47,7 +47,7 @@ def child(job: str, reps: int) -> None:
         "index": lambda: [TextIndex.build(d.text, d.furniture) for d in docs],
         "rules": lambda: [rules.extract(d) for d in docs],
         "verify": lambda: [verify_data(d, c, {"backend": "rules"}, warnings=w)
-                           for d, (c, w) in zip(docs, claims)],
+                           for d, (c, w) in zip(docs, claims, strict=True)],
         "json": lambda: [dump_json(r) for r in records],
     }[job]
     work()  # warm-up: compiled regexes, caches

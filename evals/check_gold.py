@@ -184,8 +184,8 @@ def _find_item_text(text: str, key: str, value: str, decision: str, pos: int) ->
     """Where an item's text value is, in order. A treatment is its heading: either
     'TREATMENT: Decision' or a numbered one ('1. TREATMENT', '2) TREATMENT', '1) Regarding
     the request for TREATMENT:'), the part of a modified request that went to IMR
-    ('The original request, TREATMENT is: Upheld'), or the question of a one-item 'ISSUE AT DISPUTE:' ('Is the
-    request for TREATMENT medically necessary ...?')."""
+    ('The original request, TREATMENT is: Upheld'), or the question of a one-item
+    'ISSUE AT DISPUTE:' ('Is the request for TREATMENT medically necessary ...?')."""
     if key != "treatment":
         return text.find(value, pos)
     i = text.find(f"{value}: {decision.capitalize()}", pos)

@@ -26,6 +26,7 @@ import random
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -85,7 +86,8 @@ CA_LABELS = ["Claims Administrator guideline", "Claims Administrator's guideline
              "Guideline used by the Claims Administrator"]
 MX_LABELS = ["MAXIMUS guideline", "Expert Reviewer guideline",
              "Guideline relied on by the Expert Reviewer", "Guidelines relied on by MAXIMUS"]
-RATIONALE_LABELS = ["Decision rationale", "Rationale for the decision", "Rationale for the Decision"]
+RATIONALE_LABELS = ["Decision rationale", "Rationale for the decision",
+                    "Rationale for the Decision"]
 SUMMARY_HEADINGS = ["CLINICAL CASE SUMMARY", "CASE SUMMARY", "EXPERT REVIEWER CASE SUMMARY",
                     "SUMMARY OF RECORDS"]
 ISSUES_HEADINGS = ["IMR ISSUES, DECISIONS AND RATIONALES", "IMR DECISION(S) AND RATIONALE(S)"]
@@ -289,9 +291,16 @@ def _rationale_for(c: dict, treatment: str, reasons: list[str], decision: str) -
 
 
 # -- writing it out ----------------------------------------------------------------
+def _row(case: str, *cells: str) -> tuple[str, str]:
+    """A row of label/value pairs: the labels in the letter's case, the values as they are."""
+    return ("row", "|".join(recase(x, case) if i % 2 == 0 else x for i, x in enumerate(cells)))
+
+
 def paragraphs(c: dict) -> list[tuple[str, str]]:
     """The letter as (kind, text) blocks: 'header' rows, 'heading', 'p', 'item'."""
-    date = lambda iso: write_date(iso, c["dates"])
+    def date(iso):
+        return write_date(iso, c["dates"])
+
     if c["header"] in OLD_HEADERS:
         return _paragraphs_2013(c, date)
     blocks: list[tuple[str, str]] = []
@@ -301,7 +310,8 @@ def paragraphs(c: dict) -> list[tuple[str, str]]:
     blocks.append(("p", ("MAXIMUS Federal Services sent the complete case file to an expert "
                          "reviewer. He/she has no affiliation with the employer, employee, "
                          "providers or the claims administrator. The expert reviewer is Board "
-                         f"Certified in {c['specialty']} and is licensed to practice in {states}.")))
+                         f"Certified in {c['specialty']} and is licensed to practice in "
+                         f"{states}.")))
     blocks.append(("heading", recase(c["summary"], c["case"])))
     blocks.append(("p", ("The expert reviewer developed the following clinical case summary "
                          "based on a review of the case file, including all medical records:")))
@@ -317,9 +327,11 @@ def paragraphs(c: dict) -> list[tuple[str, str]]:
 def _paragraphs_2013(c: dict, date) -> list[tuple[str, str]]:
     """A letter in one of the layouts of 2013 and early 2014."""
     d, case, layout = dates(c), c["case"], c["header"]
-    h = lambda text: ("heading", recase(text, case))
-    row = lambda *cells: ("row", "|".join(recase(x, case) if i % 2 == 0 else x
-                                          for i, x in enumerate(cells)))
+    row = partial(_row, case)
+
+    def h(text):
+        return ("heading", recase(text, case))
+
     states = " and ".join(c["states"])
     rationales = [(t[0], dd, ca, mx, _rationale_for(c, t[0], reasons, dd))
                   for t, dd, ca, mx, reasons in c["items"]]
@@ -352,7 +364,7 @@ def _paragraphs_2013(c: dict, date) -> list[tuple[str, str]]:
                    ("p", _summary(c, date, d)),
                    h("Documents Reviewed:"),
                    ("p", f"Utilization Review Determination dated {date(d['ur'])}")]
-        for n, (t, dd, ca, mx, rationale) in enumerate(rationales, 1):
+        for n, (t, _dd, _ca, mx, rationale) in enumerate(rationales, 1):
             blocks += [("p", f"{n}) Regarding the request for {t}:"),
                        h("Medical Treatment Guideline(s) Relied Upon by the Expert Reviewer:"),
                        ("p", mx), h("Rationale for the Decision:"), ("p", rationale)]
@@ -365,7 +377,8 @@ def _paragraphs_2013(c: dict, date) -> list[tuple[str, str]]:
         blocks += [h("CASE SUMMARY:"), ("p", _summary(c, date, d)),
                    h("DOCUMENTS REVIEWED FOR DETERMINATION:"),
                    ("p", f"Utilization Review Determination dated {date(d['ur'])}"),
-                   h("MEDICAL TREATMENT GUIDELINE(S) RELIED UPON BY PROFESSIONAL REVIEWER AND WHY:")]
+                   h("MEDICAL TREATMENT GUIDELINE(S) RELIED UPON BY PROFESSIONAL REVIEWER "
+                     "AND WHY:")]
         blocks += [("p", f"{n}) {t}: {mx}") for n, (t, _, _, mx, _) in enumerate(rationales, 1)]
         blocks.append(h("RATIONALE FOR WHY THE REQUESTED TREATMENT/SERVICE IS/WAS NOT "
                         "MEDICALLY NECESSARY:"))
@@ -402,8 +415,7 @@ def _header(c: dict, date) -> list[tuple[str, str]]:
     if c["header"] == "none":
         return []
     pri = c["priority"].capitalize()
-    row = lambda *cells: ("row", "|".join(recase(x, c["case"]) if i % 2 == 0 else x
-                                          for i, x in enumerate(cells)))
+    row = partial(_row, c["case"])
     if c["header"] == "cover":
         word = {"upheld": "UPHOLD", "overturned": "OVERTURN",
                 "partially_overturned": "PARTIAL OVERTURN"}[outcome(c)]
@@ -466,8 +478,8 @@ def _text(blocks, wrap: int) -> str:
     for kind, text in blocks:
         if kind == "row":  # two pairs to a line, aligned with spaces
             cells = text.split("|")
-            out.append("   ".join(f"{a} {b}".ljust(38) for a, b in zip(cells[::2], cells[1::2]))
-                       .rstrip())
+            pairs = zip(cells[::2], cells[1::2], strict=True)
+            out.append("   ".join(f"{a} {b}".ljust(38) for a, b in pairs).rstrip())
             continue
         line = text.replace("|", " ")
         lines = textwrap.wrap(line, wrap, break_on_hyphens=False) if wrap else [line]
@@ -480,7 +492,7 @@ def _markdown(blocks, table: bool) -> str:
     for kind, text in blocks:
         cells = text.split("|")
         if kind == "row":
-            pairs = list(zip(cells[::2], cells[1::2]))
+            pairs = list(zip(cells[::2], cells[1::2], strict=True))
             if table:
                 out.append("| " + " | ".join(f"**{a}** | {b}" for a, b in pairs) + " |")
             else:

@@ -286,9 +286,11 @@ def to_markdown(text: str, header: dict) -> str:
         body.append(para)
     head = ("\n\n"
             f"<b>Case Number:</b>\t{header['case']}\t\t\n"
-            f"<b>Date Assigned:</b>\t{header['assigned']}\t<b>Date of Injury:</b>\t{header['doi']}\n"
+            f"<b>Date Assigned:</b>\t{header['assigned']}\t"
+            f"<b>Date of Injury:</b>\t{header['doi']}\n"
             f"<b>Decision Date:</b>\t{header['decided']}\t<b>UR Denial Date:</b>\t{header['ur']}\n"
-            f"<b>Priority:</b>\t{header['priority']}\t<b>Application Received:</b>\t{header['received']}\n"
+            f"<b>Priority:</b>\t{header['priority']}\t"
+            f"<b>Application Received:</b>\t{header['received']}\n"
             "\n")
     return head + "\n\n".join(body)
 
@@ -456,19 +458,25 @@ def write_readme() -> None:
     lines = [
         "# Evaluation fixtures",
         "",
-        "Generated parts of this file are written by `evals/make_variants.py`; do not edit by hand.",
+        ("Generated parts of this file are written by `evals/make_variants.py`; "
+         "do not edit by hand."),
         "",
         "* `letters/NNN_*.txt` — five real IMR letters, byte-identical copies of the originals.",
-        "* `gold/<letter file name>.json` — hand-labelled gold (labelled by reading, never by running",
-        "  an extractor). Text values are canonicalised: whitespace runs collapsed, a word hyphenated",
-        "  across a line break joined keeping the hyphen, `**`/`<b>` removed, typographic quotes ->",
+        ("* `gold/<letter file name>.json` — hand-labelled gold (labelled by reading, "
+         "never by running"),
+        ("  an extractor). Text values are canonicalised: whitespace runs collapsed, "
+         "a word hyphenated"),
+        ("  across a line break joined keeping the hyphen, `**`/`<b>` removed, "
+         "typographic quotes ->"),
         "  ASCII. `_notes` records labelling judgement calls.",
         "  Every item has `original_request` and `authorized` right after `treatment`: both null",
         "  unless utilization review modified the request, then the original request's text and",
         "  what the Claims Administrator authorized, as the letter writes them.",
-        "* `letters/v-<kind>--<original>` + `gold/v-<kind>--<original>.json` — messy-input variants;",
+        ("* `letters/v-<kind>--<original>` + `gold/v-<kind>--<original>.json` — "
+         "messy-input variants;"),
         "  each variant's gold is derived from the original's gold by the same transformation.",
-        "* `bad/` — non-IMR / bad inputs for CLI and batch tests (no gold; an extractor should fail",
+        ("* `bad/` — non-IMR / bad inputs for CLI and batch tests (no gold; "
+         "an extractor should fail"),
         "  cleanly or report 'not an IMR letter').",
         "",
         ("Rebuild: `/work/venv/bin/python evals/make_variants.py`; check: "
@@ -476,7 +484,8 @@ def write_readme() -> None:
         "",
         "Page furniture used by the `furniture` / `combo` variants: a `Page N of M` footer line, a",
         f"form feed starting the next page's repeated case-id header line `{FURNITURE_CASE_ID}`.",
-        "Furniture is not content: gold is unchanged (`case_number` stays null — the repeated id is",
+        ("Furniture is not content: gold is unchanged (`case_number` stays null — "
+         "the repeated id is"),
         "not a header-block case number).",
         "",
         "## Originals",

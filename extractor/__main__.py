@@ -14,7 +14,6 @@ import sys
 
 from extractor.errors import EXIT_INTERRUPTED, Interrupted
 
-
 _ctrl_c_seen = False
 
 

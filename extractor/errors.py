@@ -1,6 +1,6 @@
 """One exception hierarchy. Every error a user can cause or meet is an `ImrError`
 whose message is one line; the CLI maps the class to an exit code in one place
-(`cli.EXIT_CODES`) and the service to an HTTP status."""
+(`cli.output.EXIT_CODES`) and the service to an HTTP status."""
 
 from __future__ import annotations
 

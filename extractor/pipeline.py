@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from extractor.core import ingest
 from extractor.backends import rules
 from extractor.config import Config
+from extractor.core import ingest
 from extractor.core.ingest import Document
 from extractor.core.verify import verify, verify_data
 

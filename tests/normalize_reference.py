@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 
 from extractor.core.normalize import (
-    _BLOCK_TAGS, _EMPHASIS, _ENTITIES, _ENTITY, _QUOTES, _SPECIALS, _TAG, _TYPO, TextIndex,
+    _BLOCK_TAGS,
+    _EMPHASIS,
+    _ENTITIES,
+    _ENTITY,
+    _QUOTES,
+    _SPECIALS,
+    _TAG,
+    _TYPO,
+    TextIndex,
     _blank_out,
 )
 
@@ -33,11 +41,11 @@ def build(raw: str, ignore=()) -> TextIndex:
     index = TextIndex(raw=raw, norm="".join(b.out))
     if b.segs:
         index._seg_norm, index._seg_raw, index._seg_rawlen, index._seg_copy = (
-            list(col) for col in zip(*b.segs))
+            list(col) for col in zip(*b.segs, strict=True))
     return index
 
 
-def _scan(b: "_Builder", scan: str, lo: int, hi: int) -> None:
+def _scan(b: _Builder, scan: str, lo: int, hi: int) -> None:
     """Feed scan[lo:hi] to the builder, stopping only at candidate spots."""
     pos = lo
     for m in _CANDIDATE.finditer(scan, lo, hi):
@@ -58,7 +66,7 @@ def _scan(b: "_Builder", scan: str, lo: int, hi: int) -> None:
     b.copy(pos, hi)
 
 
-def _scan_lines(b: "_Builder", scan: str) -> None:
+def _scan_lines(b: _Builder, scan: str) -> None:
     """Line by line: most lines of a letter need no normalization inside, and
     str methods find that out far faster than the candidate regex (the PDF text
     format has a line break every ~90 characters)."""

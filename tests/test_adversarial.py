@@ -18,14 +18,13 @@ import time
 import pytest
 import worstcases
 from conftest import LETTERS
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from extractor.config import Config
 from extractor.core import ingest
-from extractor.errors import IngestError
 from extractor.core.schema import Claim
 from extractor.core.verify import _occurrences, check
+from extractor.errors import IngestError
 from extractor.pipeline import extract_document
 
 SMALL, BIG = 20_000, 80_000      # characters of hostile content

@@ -100,7 +100,8 @@ def test_a_fifo_among_the_letters_is_a_failed_row_not_a_hang(tmp_path, cli):
     out = cli("batch", folder, "--db", db)
     assert out.returncode == 1, out.stderr
     assert query(db, "select path, error from letters where status = 'failed'") == [
-        (str(folder / "pipe.txt"), f"{folder / 'pipe.txt'}: is a FIFO (named pipe), not a letter file")]
+        (str(folder / "pipe.txt"),
+         f"{folder / 'pipe.txt'}: is a FIFO (named pipe), not a letter file")]
     assert query(db, "select count(*) from letters where status = 'done'") == [(len(GOOD),)]
 
 
@@ -190,8 +191,10 @@ def mode(path: Path) -> int:
 
 
 def test_databases_and_the_cache_are_readable_by_the_user_only(tmp_path, cli):
-    from fakeserver import FakeServer
     import json
+
+    from fakeserver import FakeServer
+
     from extractor.backends.model import prompts
 
     db, cache = tmp_path / "r.db", tmp_path / "cache" / "calls.db"
@@ -272,7 +275,7 @@ def test_export_works_on_a_read_only_database(read_only_folder, cli):
 def test_export_upgrades_a_database_from_an_older_version_first(tmp_path, cli):
     from test_store import ONE, _save_before_v3
 
-    from extractor.batch import store
+    from extractor.batch import migrations, store
     from extractor.core.schema import record_json
     from extractor.pipeline import extract_path
 
@@ -283,4 +286,4 @@ def test_export_upgrades_a_database_from_an_older_version_first(tmp_path, cli):
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [record_json(record)]
     with store.Store(db) as upgraded:
-        assert store.schema_version(upgraded.db) == store.SCHEMA_VERSION
+        assert migrations.schema_version(upgraded.db) == migrations.SCHEMA_VERSION

@@ -13,8 +13,8 @@ import sqlite_utils
 from fakeserver import FakeServer
 
 from extractor.backends.model import cache, prompts
-from extractor.core import ingest
 from extractor.config import Config
+from extractor.core import ingest
 from extractor.pipeline import extract_document
 
 REPO = Path(__file__).resolve().parents[1]

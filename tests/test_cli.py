@@ -1,5 +1,6 @@
 """The real CLI, run as a subprocess."""
 
+import hashlib
 import json
 
 import pytest
@@ -14,7 +15,7 @@ def test_one_file_prints_one_pretty_json_record_and_nothing_else(cli):
     record = json.loads(result.stdout)
     assert result.stdout.startswith("{\n")
     assert record["case_number"] == "CM14-0037910"
-    assert record["source"]["sha256"] == __import__("hashlib").sha256(LETTER.read_bytes()).hexdigest()
+    assert record["source"]["sha256"] == hashlib.sha256(LETTER.read_bytes()).hexdigest()
     assert record["extractor"] == {"backend": "rules", "model": None, "prompt_version": None}
 
 

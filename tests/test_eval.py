@@ -11,9 +11,9 @@ import sys
 import pytest
 from conftest import FIXTURES, GOLD, LETTERS, ROOT
 
-from extractor.scoring import evaluate as E
-from extractor.core import ingest
 from extractor.config import Config
+from extractor.core import ingest
+from extractor.scoring import evaluate as E
 
 LETTER = "003_a451431fba358ec9.txt"  # 4 items, medications with strengths, quantities
 
@@ -287,7 +287,8 @@ def test_unreadable_letter_is_reported_and_scored_not_fatal(cli, tmp_path, fixtu
 # -- fixtures ---------------------------------------------------------------------------
 def test_make_variants_reproduces_the_committed_fixtures(tmp_path):
     evals = tmp_path / "evals"
-    shutil.copytree(ROOT / "evals", evals, ignore=shutil.ignore_patterns("baselines", "__pycache__"))
+    shutil.copytree(ROOT / "evals", evals,
+                    ignore=shutil.ignore_patterns("baselines", "__pycache__"))
     proc = subprocess.run([sys.executable, str(evals / "make_variants.py")], capture_output=True,
                           text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr

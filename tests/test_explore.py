@@ -111,7 +111,8 @@ def test_summary_html_is_one_private_page_of_inline_svg_charts(corpus_db, cli, t
     assert [heading for heading, _ in drawn] == [
         "Overturn rate by treatment category", "Overturn rate by drug class",
         "Overturn rate by guideline (source and part)", "Overturn rate by body region",
-        "Overturn rate by reviewer specialty", "Overturn rate by decision year"]
+        "Overturn rate by reviewer specialty", "Overturn rate by decision year",
+        "Modified requests apart"]
     alone = re.findall(r"<section><h2>(.*?)</h2>(<svg.*?</svg>)\s*</section>", text, re.DOTALL)
     assert [heading for heading, _ in alone] == ["Decisions per year", "Most cited guidelines"]
     assert all('<g id="figure_1">' in svg for _, svg in drawn + alone)  # drawn by matplotlib

@@ -6,9 +6,8 @@ import re
 
 import pytest
 from conftest import ALL_LETTERS
+from hypothesis import example, given, settings, strategies as st
 from normalize_reference import _MARKUP_CHAR
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
 
 from extractor.core import ingest
 from extractor.core.normalize import has_markup
@@ -78,8 +77,9 @@ def _lazy_regex(listed) -> re.Pattern:
 
 
 @settings(max_examples=1500, deadline=None)
-@given(st.lists(st.sampled_from(KEYED_PIECES + ["Diagnoses included: ", "a;b", "x.y", "DIAGNOSES OF: ",
-                                                " who ", " as a ", " for ", " with ", "\u017f"]),
+@given(st.lists(st.sampled_from(KEYED_PIECES + ["Diagnoses included: ", "a;b", "x.y",
+                                                "DIAGNOSES OF: ", " who ", " as a ", " for ",
+                                                " with ", "\u017f"]),
                 max_size=14),
        st.integers(0, 40), st.integers(0, 40), st.sampled_from([1, 3, 12, 600]))
 @example(["diagnosed with ", "x", " and was "], 0, 0, 1)  # a stop just at the limit

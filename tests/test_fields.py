@@ -53,7 +53,8 @@ out["answer_claims"] = [(c.field, c.value) for c in parsed.claims()]
 out["gap"] = "patient_weight" in backend.missing_fields(bad)
 out["eval_kind"] = evaluate.KIND.get("patient.weight")
 gold = record.model_dump(mode="json")
-out["eval_tp"] = next(c.counts.tp for c in evaluate.compare(gold, gold) if c.field == "patient.weight")
+out["eval_tp"] = next(c.counts.tp for c in evaluate.compare(gold, gold)
+                     if c.field == "patient.weight")
 db_path = Path(sys.argv[2])
 with store.Store(db_path) as db:
     db.save(store.Letter("x.txt", doc.sha256, "text", 1, "done"), store.record_rows(record), "f", 0)

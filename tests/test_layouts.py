@@ -17,8 +17,7 @@ import sys
 
 import pytest
 from conftest import GOLD, LETTERS, ROOT
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from extractor.config import Config
 from extractor.core import ingest, lexicon
@@ -107,7 +106,8 @@ def test_without_a_final_determination_sentence_the_outcome_comes_from_the_items
 def test_a_final_determination_that_disagrees_with_the_items_is_kept_and_flagged(tmp_path):
     letter = tmp_path / "cover.txt"
     text = (LETTERS / "f-cover2013--1.txt").read_text()
-    letter.write_text(text.replace("Final Determination: UPHOLD.", "Final Determination: OVERTURN."))
+    letter.write_text(text.replace("Final Determination: UPHOLD.",
+                                   "Final Determination: OVERTURN."))
     record = extract_document(ingest.load(letter), Config(backend="rules"))
     assert record.outcome == "overturned"
     assert [i.decision for i in record.items] == ["upheld", "upheld"]

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from fakeserver import FakeServer
 
-from extractor.scoring import evaluate
-from extractor.core import ingest
 from extractor.backends.model import backend as llm, prompts
 from extractor.config import Config
+from extractor.core import ingest
 from extractor.pipeline import extract_document
+from extractor.scoring import evaluate
 
 LETTERS = Path(__file__).resolve().parents[1] / "evals" / "fixtures" / "letters"
 L004 = LETTERS / "004_fc97f7610c159615.txt"
@@ -211,8 +211,8 @@ def test_hybrid_asks_the_model_only_for_what_rules_left_empty(tmp_path):
 
 def test_hybrid_makes_no_call_when_rules_fill_everything(tmp_path):
     # letter 004 states every field except a subspecialty; give it one
-    text = L004.read_text().replace("Board Certified in ABFP",
-                                    "Board Certified in ABFP, has a subspecialty in Pain Management")
+    text = L004.read_text().replace(
+        "Board Certified in ABFP", "Board Certified in ABFP, has a subspecialty in Pain Management")
     doc = ingest.from_text(text, "004-sub.txt", "markdown", "0" * 64)
     with FakeServer([]) as server:
         record = extract_document(doc, config(server, tmp_path, backend="hybrid"))

@@ -20,13 +20,13 @@ from pathlib import Path
 import localmodel
 import pytest
 
-from extractor.backends.model import answer, cache, backend as llm
-from extractor.scoring import evaluate
-from extractor.core import ingest
+from extractor.backends.model import answer, backend as llm, cache
 from extractor.config import Config
-from extractor.pipeline import extract_document
+from extractor.core import ingest
 from extractor.core.schema import Claim
 from extractor.core.verify import check
+from extractor.pipeline import extract_document
+from extractor.scoring import evaluate
 
 # Skipped only without llama_cpp; with it, a missing model package is a failure (CI
 # installs the [local] extra, so these tests must run there).

@@ -10,7 +10,6 @@ import sqlite3
 import time
 from pathlib import Path
 
-import pytest
 from conftest import LETTERS
 from fakeserver import FakeServer
 
@@ -52,7 +51,8 @@ def test_a_5xx_after_the_first_reply_is_not_cached(tmp_path, cli):
     with FakeServer([json.dumps(bad), 500, 500, 500, 500, 500, good()]) as server:
         first = cli(*llm(server, cache, L004))
         assert first.returncode == 0, first.stderr
-        assert "stopped early" in first.stdout and json.loads(first.stdout)["usage"]["attempts"] == 1
+        assert "stopped early" in first.stdout
+        assert json.loads(first.stdout)["usage"]["attempts"] == 1
         assert cached_calls(cache) == []
         second = cli(*llm(server, cache, L004))  # asks again, and this answer is kept
     assert second.returncode == 0, second.stderr

@@ -12,8 +12,7 @@ import re
 import normalize_reference
 import pytest
 from conftest import ALL_LETTERS, ORIGINALS
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from extractor.core import ingest
 from extractor.core.normalize import TextIndex, canonical
@@ -59,14 +58,14 @@ def test_planted_quote_found_at_its_raw_offsets(start, length, seps, qseps, mark
     raw, spans = build(words, seps, marks)
     index = TextIndex.build(raw)
     k = start % (len(words) - length + 1)
-    l = k + length - 1
-    quote = rewrap(words[k:l + 1], qseps)
+    last = k + length - 1
+    quote = rewrap(words[k:last + 1], qseps)
     found = index.find(quote, near=spans[k][0])
     assert found is not None
     s, e = found
     # Emphasis markers around the first/last word sit outside the word spans.
     assert s == spans[k][0]
-    assert e == spans[l][1]
+    assert e == spans[last][1]
     assert canonical(raw[s:e]) == canonical(quote)
 
 
@@ -94,7 +93,8 @@ def test_hyphen_across_line_break_joins_but_same_line_hyphen_stays():
 
 
 def test_typographic_quotes_entities_and_markup_are_ignored():
-    raw = "<b>Case Number:</b>\tCM14-0037910\n**LUMBAR TP1 L5:** Upheld \u201cRecommended\u201d &amp; more"
+    raw = ("<b>Case Number:</b>\tCM14-0037910\n"
+           "**LUMBAR TP1 L5:** Upheld \u201cRecommended\u201d &amp; more")
     index = TextIndex.build(raw)
     assert index.norm == 'Case Number: CM14-0037910 LUMBAR TP1 L5: Upheld "Recommended" & more'
     s, e = index.find("LUMBAR TP1 L5: Upheld")

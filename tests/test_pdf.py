@@ -335,8 +335,9 @@ def test_text_of_a_published_letter_holds_every_exact_span(cli):
     import sys
 
     path = REAL_PDFS[0]
+    # bytes: no newline translation
     shown = subprocess.run([sys.executable, "-m", "extractor", "extract", "--text", path],
-                           capture_output=True, timeout=HANG, check=False)  # bytes: no newline translation
+                           capture_output=True, timeout=HANG, check=False)
     assert shown.returncode == 0
     text = shown.stdout.decode("utf-8")
     record = _records(cli("extract", "--compact", path, timeout=HANG))[0]

@@ -10,8 +10,8 @@ import shutil
 
 import pytest
 
-from extractor.scoring import baseline
 from extractor.backends.model import prompts
+from extractor.scoring import baseline
 
 
 def test_prompts_match_every_model_baseline():
@@ -59,7 +59,8 @@ def test_gate_fails_when_a_prompt_changes_without_a_new_baseline(sandbox, change
     with pytest.raises(AssertionError) as failed:
         test_prompts_match_every_model_baseline()
     message = str(failed.value)
-    assert ("imr-extract eval --backend llm --model smollm2-135m --letters '00*' --cache cache/calls.db "
+    assert ("imr-extract eval --backend llm --model smollm2-135m --letters '00*' "
+            "--cache cache/calls.db "
             f"--save-baseline --baseline {path}") in message
     assert "--offline --letters '00*' --cache cache/calls.db" in message
 

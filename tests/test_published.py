@@ -66,3 +66,36 @@ def test_a_modified_request_keeps_what_was_reviewed_and_what_was_authorized(cli)
     assert item["original_request"] == item["treatment"]
     assert item["authorized"].startswith("Skilled nursing facility for 7 days")
     assert item["decision"] == "overturned" and item["category"] == "program"
+
+
+def check_normalised(path, record: dict) -> None:
+    """Every medication item has an ingredient and a class; every cited guideline has a
+    source; a body region comes with the words that name it."""
+    for it in record["items"]:
+        if it["category"] == "medication":
+            assert it["ingredients"] and it["drug_class"], (path.name, it["treatment"])
+        if it["maximus_guideline"]:
+            assert it["guideline_source"], (path.name, it["maximus_guideline"])
+    named = {ev["field"]: ev["quote"] for ev in record["evidence"]}
+    for j, it in enumerate(record["items"]):
+        if it["body_region"]:
+            assert named[f"items[{j}].body_region"] in it["treatment"]
+
+
+@pytest.mark.skipif(not PUBLISHED, reason=f"no published letters at {SHARED}")
+def test_every_published_letter_has_its_drugs_and_guidelines_normalised(cli):
+    for path, record in zip(PUBLISHED, records(cli, PUBLISHED), strict=True):
+        check_normalised(path, record)
+
+
+def test_the_published_copies_have_their_drugs_and_guidelines_normalised(cli):
+    found = records(cli, COPIES)
+    for path, record in zip(COPIES, found, strict=True):
+        check_normalised(path, record)
+    items = [it for r in found for it in r["items"]]
+    assert sum(it["category"] == "medication" for it in items) >= 10  # the check has teeth
+    # the guideline groups merge citations: many distinct strings, far fewer groups
+    strings = {it["maximus_guideline"] for it in items if it["maximus_guideline"]}
+    groups = {(it["guideline_source"], it["guideline_part"]) for it in items
+              if it["guideline_source"]}
+    assert len(groups) < len(strings) / 2

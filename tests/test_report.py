@@ -12,14 +12,13 @@ from html.parser import HTMLParser
 import pytest
 from conftest import GOLD, LETTERS
 
-from extractor.scoring import evaluate as E
-from extractor.core import ingest
-from extractor.scoring import report
-from extractor.present import highlight
 from extractor.backends import rules
 from extractor.config import Config
+from extractor.core import ingest
 from extractor.core.schema import Claim, ExtractorInfo
 from extractor.core.verify import verify
+from extractor.present import highlight
+from extractor.scoring import evaluate as E, report
 
 NAME = "001_86ba345343cd3771.txt"
 FOUND = "Acupuncture 2 times a week for 4 weeks:  Upheld"
@@ -170,4 +169,5 @@ def test_terminal_tables_count_rejected_values_by_field():
     assert "Rejected values by field" in text
     row = next(ln for ln in text.splitlines() if "items.decision" in ln and "quote says" in ln)
     assert "quote says upheld, not overturned (1)" in row
-    assert re.search(r"patient\.age\s+\u2502\s+1\s+\u2502 quote not found in the letter \(1\)", text)
+    assert re.search(r"patient\.age\s+\u2502\s+1\s+\u2502 quote not found in the letter \(1\)",
+                     text)

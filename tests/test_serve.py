@@ -61,7 +61,7 @@ def test_every_fixture_gives_the_same_record_as_the_cli(server, cli):
         assert r.status_code == 200, (path.name, r.text)
         got.append(r.json())
     assert len(got) == len(want) == len(ALL_LETTERS) > 30
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert g == w, w["source"]["path"]
 
 
@@ -392,7 +392,8 @@ def test_access_log_has_method_path_status_size_time_and_nothing_private():
 def db(tmp_path_factory):
     path = tmp_path_factory.mktemp("db") / "results.db"
     out = subprocess.run([sys.executable, "-m", "extractor", "batch", str(LETTERS), "--db",
-                          str(path)], capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+                          str(path)], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         check=False)
     assert out.returncode in (0, 1), out.stderr
     export = subprocess.run([sys.executable, "-m", "extractor", "export", "--db", str(path)],
                             capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)

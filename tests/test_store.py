@@ -9,10 +9,10 @@ import sqlite3
 import pytest
 from conftest import LETTERS, ORIGINALS
 
-from extractor.batch import store
-from extractor.pipeline import extract_path
-from extractor.core.schema import Record, record_json
+from extractor.batch import migrations, store
 from extractor.batch.store import Letter, Store, StoreError
+from extractor.core.schema import Record, record_json
+from extractor.pipeline import extract_path
 
 MULTI = LETTERS / "003_a451431fba358ec9.txt"  # 4 items, medications, subspecialty-free
 ONE = LETTERS / "001_86ba345343cd3771.txt"    # 3 items, a subspecialty
@@ -38,7 +38,7 @@ def _count(path, sql, *args) -> int:
 def test_new_database_is_wal_at_the_latest_schema_with_filter_indexes(tmp_path):
     path = tmp_path / "r.db"
     with Store(path) as db:
-        assert store.schema_version(db.db) == store.SCHEMA_VERSION == 7
+        assert migrations.schema_version(db.db) == migrations.SCHEMA_VERSION == 7
         assert db.db.journal_mode == "wal"
         indexed = {(t, tuple(ix.columns)) for t in ("determinations", "items", "specialties")
                    for ix in db.db[t].indexes}
@@ -80,7 +80,7 @@ def _save_before_v3(db: Store, record: Record) -> None:
     """Write a letter as imr-extract with schema v1/v2 did: the Record JSON in
     determinations.record_json, specialties (v2) as spelled in the letter."""
     rows = store.record_rows(record)
-    old = {table: [dict(zip(store.COLUMNS[table], row)) for row in rows[table]]
+    old = {table: [dict(zip(store.COLUMNS[table], row, strict=True)) for row in rows[table]]
            for table in ("determinations", "items", "evidence", "rejected")}
     old["determinations"][0]["record_json"] = rows["records"][0][1]
     if db.db["specialties"].exists():
@@ -101,9 +101,9 @@ def test_a_v1_database_is_upgraded_keeping_its_data(tmp_path):
     with Store(path, version=1) as db:  # what imr-extract with schema v1 wrote
         _save_before_v3(db, record)
         assert not db.db["specialties"].exists() and not db.db["items_fts"].exists()
-        assert store.schema_version(db.db) == 1
+        assert migrations.schema_version(db.db) == 1
     with Store(path) as db:
-        assert store.schema_version(db.db) == store.SCHEMA_VERSION
+        assert migrations.schema_version(db.db) == migrations.SCHEMA_VERSION
         assert db.is_done(record.source.sha256, "fp-rules")
         assert _save(db, extract_path(MULTI))  # and the new version writes to it
     with sqlite3.connect(path) as c:
@@ -128,7 +128,7 @@ def test_items_stored_before_normalising_get_their_normalised_columns(tmp_path):
     to what a new extraction stores, and makes the rate views."""
     path = tmp_path / "v6.db"
     record = extract_path(MULTI)
-    with Store(path, version=store.STEPS.index(store.m007_normalised)) as db:
+    with Store(path, version=migrations.STEPS.index(migrations.m007_normalised)) as db:
         assert _save(db, record)
         db.conn.execute(f"update items set {', '.join(f'{c} = null' for c in NORMALISED)}")
         db.conn.commit()
@@ -145,17 +145,17 @@ def test_items_stored_before_normalising_get_their_normalised_columns(tmp_path):
             "overturn_by_request", "overturn_by_body_region"} <= views
 
 
-def test_a_database_from_before_browsing_moves_records_out_and_gets_one_spelling_per_specialty(tmp_path):
+def test_a_database_from_before_browsing_moves_records_out_and_unifies_specialties(tmp_path):
     """Letters 001 and 003 spell one board two ways ('and', '&'); 004 names it by initials."""
     path = tmp_path / "v2.db"
     records = [extract_path(p) for p in ORIGINALS]
     # the schema just before the browsing step (other steps may come before or after it)
-    with Store(path, version=store.STEPS.index(store.m004_browse)) as db:
+    with Store(path, version=migrations.STEPS.index(migrations.m004_browse)) as db:
         for record in records:
             _save_before_v3(db, record)
         indexes = {tuple(ix.columns) for ix in db.db["determinations"].indexes}
     with Store(path) as db:
-        assert store.schema_version(db.db) == store.SCHEMA_VERSION
+        assert migrations.schema_version(db.db) == migrations.SCHEMA_VERSION
         assert "record_json" not in db.db["determinations"].columns_dict
         assert {tuple(ix.columns) for ix in db.db["determinations"].indexes} == indexes
         lines = sorted(db.record_lines())
@@ -309,7 +309,7 @@ def _fts_consistent(path) -> None:
 
 def test_search_kept_by_the_writer_answers_as_the_triggers_did(tmp_path):
     records = [extract_path(p) for p in ORIGINALS]
-    before = store.STEPS.index(store.m005_fts_by_writer)
+    before = migrations.STEPS.index(migrations.m005_fts_by_writer)
     with Store(tmp_path / "triggers.db", version=before) as db:  # as imr-extract kept it
         for record in records:
             _save(db, record)
@@ -327,11 +327,11 @@ def test_search_kept_by_the_writer_answers_as_the_triggers_did(tmp_path):
 def test_the_migration_drops_the_triggers_and_the_index_stays_right(tmp_path):
     path = tmp_path / "r.db"
     one, multi, third = (extract_path(p) for p in ORIGINALS[:3])
-    with Store(path, version=store.STEPS.index(store.m005_fts_by_writer)) as db:
+    with Store(path, version=migrations.STEPS.index(migrations.m005_fts_by_writer)) as db:
         assert _save(db, one) and _save(db, multi, "fp-a")
         assert db.db["items"].triggers  # the index was kept by triggers
     with Store(path) as db:
-        assert store.schema_version(db.db) == store.SCHEMA_VERSION
+        assert migrations.schema_version(db.db) == migrations.SCHEMA_VERSION
         assert not db.db["items"].triggers
         assert _save(db, multi, "fp-b")  # replaces the letter: its old items leave the index
         assert _save(db, third)

@@ -56,8 +56,8 @@ def test_number_must_be_the_quotes_digits():
 def test_decision_must_be_its_word_and_drives_derived_fields():
     heading = "MRI of the thoracic spine without contrast:  Upheld"
     record = run(LETTER_001,
-                 Claim(field="items[0].treatment", value="MRI of the thoracic spine without contrast",
-                       quote=heading),
+                 Claim(field="items[0].treatment",
+                       value="MRI of the thoracic spine without contrast", quote=heading),
                  Claim(field="items[0].decision", value="overturned", quote=heading))
     item = record.items[0]
     assert item.decision is None and item.medically_necessary is None
@@ -67,8 +67,9 @@ def test_decision_must_be_its_word_and_drives_derived_fields():
 
 def test_text_value_must_be_whole_words_inside_its_quote():
     quote = "licensed to practice in California"
-    ok = run(LETTER_001, Claim(field="reviewer.licensed_states[0]", value="California", quote=quote))
-    partial = run(LETTER_001, Claim(field="reviewer.licensed_states[0]", value="Califor", quote=quote))
+    field = "reviewer.licensed_states[0]"
+    ok = run(LETTER_001, Claim(field=field, value="California", quote=quote))
+    partial = run(LETTER_001, Claim(field=field, value="Califor", quote=quote))
     assert ok.reviewer.licensed_states == ["California"]
     assert ok.evidence[0].quote == "California"
     assert partial.reviewer.licensed_states == []
@@ -77,7 +78,8 @@ def test_text_value_must_be_whole_words_inside_its_quote():
 
 def test_item_without_verified_treatment_rejects_its_other_fields():
     record = run(LETTER_001,
-                 Claim(field="items[0].treatment", value="Chiropractic care", quote="Chiropractic care"),
+                 Claim(field="items[0].treatment", value="Chiropractic care",
+                       quote="Chiropractic care"),
                  Claim(field="items[0].decision", value="upheld", quote="Upheld"))
     assert record.items == []
     reasons = {r.field: r.reason for r in record.rejected}

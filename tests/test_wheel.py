@@ -15,7 +15,6 @@ import venv
 from pathlib import Path
 
 import pytest
-
 from fakeserver import FakeServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,8 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from multiprocessing.connection import wait as wait_ready
+from multiprocessing.connection import Connection, wait as wait_ready
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from extractor.batch.store import MIGRATIONS, STEPS
+from extractor.batch.migrations import MIGRATIONS, STEPS
 from extractor.core.fields import DATE
 from extractor.core.schema import FIELDS
 from extractor.errors import StoreError
@@ -94,7 +94,7 @@ def letters(conn: sqlite3.Connection, given: dict, limit: int = 50, offset: int 
                         "order by l.path, d.sha256 limit ? offset ?", [*args, limit, offset])
     names = ["sha256", "path", *(f.flat for f in SUMMARY), "items"]
     return {"total": total, "limit": limit, "offset": offset,
-            "letters": [dict(zip(names, row)) for row in rows]}
+            "letters": [dict(zip(names, row, strict=True)) for row in rows]}
 
 
 def record_json(conn: sqlite3.Connection, sha256: str) -> str | None:

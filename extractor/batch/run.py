@@ -46,14 +46,14 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from extractor.core import ingest
 from extractor.batch import pool, store
 from extractor.batch.group import Group, Limits
-from extractor.errors import ImrError, IngestError, UsageError
-from extractor.privacy import redact
-from extractor.config import Config
-from extractor.pipeline import extract_data
 from extractor.batch.store import Letter, Store, StoreError
+from extractor.config import Config
+from extractor.core import ingest
+from extractor.errors import ImrError, IngestError, UsageError
+from extractor.pipeline import extract_data
+from extractor.privacy import redact
 
 SUFFIXES = frozenset(ingest.SUPPORTED)
 DEFAULT_MODEL_CONCURRENCY = 4
@@ -179,8 +179,9 @@ class Summary:
         tokens = self.prompt_tokens + self.completion_tokens
         rate = (self.done + self.failed) / self.seconds if self.seconds else 0.0
         return (f"{self.done} done, {self.skipped} skipped, {self.failed} failed, "
-                f"{self.warned} with warnings, {self.rejected} rejected values, {tokens} tokens ({self.prompt_tokens} prompt "
-                f"+ {self.completion_tokens} completion) in {self.seconds:.1f}s "
+                f"{self.warned} with warnings, {self.rejected} rejected values, {tokens} tokens "
+                f"({self.prompt_tokens} prompt + {self.completion_tokens} completion) "
+                f"in {self.seconds:.1f}s "
                 f"({rate:.1f} letters/s)")
 
 
@@ -324,7 +325,7 @@ class _Job:
         if outcomes:
             written = self.db.save_group([(o.letter, o.rows) for o in outcomes],
                                          self.fingerprint, self.run_id)
-            for outcome, ok in zip(outcomes, written):
+            for outcome, ok in zip(outcomes, written, strict=True):
                 self._count(outcome, ok)
 
     def _count(self, outcome: Outcome, written: bool) -> None:

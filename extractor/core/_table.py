@@ -3,7 +3,7 @@ do not edit. See table.py."""
 
 from extractor.core.fields import Field, Spec
 
-SOURCES_SHA = '6a4d4213b68e5cb90f78a42131697359f43801be94def17f2cfc55834d2c9167'
+SOURCES_SHA = 'c2503d3851b3d609039871ca218d0fafafdf499a66b07e7002ca69a6171bbf46'
 
 FIELDS = {
     'case_number': Field(path='case_number', spec=Spec(verify='text', score=None, description='IMR case number (CM14-0037910)', answer=None, column=None, shape='[A-Z]{2}\\d{2}-\\d{4,8}', gap=False, long=False, rows=None, labels=('Case Number', 'Case No.', 'Case No', 'Case #', 'IMR Case Number', 'IMR Case No.', 'IMR Case #'), ask=True, filter=True, vocab=None), is_list=False, words=(), required=False),

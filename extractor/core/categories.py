@@ -40,7 +40,8 @@ TABLE: list[tuple[str, re.Pattern]] = [
                                     r"stimulation|\binfrared|\bmanual therapy|\bbiofeedback|"
                                     r"\bshockwave|\bhand therapy", re.I)),
     ("imaging", re.compile(r"\bMRI\b|\bMRA\b|\bCT\b|\bCAT scan|\bx-?rays?\b|\bradiograph\w*|"
-                           r"\bultrasound|\bbone scan|\bimaging|\bmyelogra\w*|\bdiscogra\w*", re.I)),
+                           r"\bultrasound|\bbone scan|\bimaging|\bmyelogra\w*|\bdiscogra\w*",
+                           re.I)),
     ("diagnostic_test", re.compile(r"\bEMG\b|\bNCV\b|\bNCS\b|\bnerve conduction|\belectromyo\w*|"
                                    r"\bdrug (?:screen|test)\w*|\burine toxicology|\blab\w*\b|"
                                    r"\bblood test|\bsleep study|\bfunctional capacity evaluation|"

@@ -7,8 +7,8 @@ of the schema (Spec with no `verify` kind) are "parsed".
 
 from __future__ import annotations
 
-from extractor.core.categories import classify
 from extractor.core import vocab
+from extractor.core.categories import classify
 
 # The verifier builds the record as plain data (an item a dict of its values, each
 # evidence entry a dict of Evidence's fields) and validates it once at the end.

@@ -36,7 +36,7 @@ class Spec:
     gap: bool = False                 # hybrid: an item without it is asked of the model
     long: bool = False                # grounded decoding: a long piece (guideline, rationale)
     rows: str | None = None           # store: also one row per value in `specialties`, this kind
-    labels: tuple[str, ...] = ()      # how letters label it (core/lexicon.py builds the rules' patterns)
+    labels: tuple[str, ...] = ()      # how letters label it (lexicon.py makes the rules' patterns)
     ask: bool = True                  # asked of the model (False: rules claim it, else derived)
     filter: bool = False              # service: GET /v1/letters filters on it (a date: a range)
     vocab: str | None = None          # derived by core/vocab/<vocab>.py from a verified value;

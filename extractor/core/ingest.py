@@ -188,8 +188,8 @@ def _pdf_text(data: bytes, path: str, max_chars: int) -> str:
 # might be content, so it is left alone.
 _LINE = re.compile(r"[^\n]*(?:\n|$)")
 _PAGE_OF = re.compile(r"^\s*page\s+\d+\s+of\s+\d+\s*$", re.IGNORECASE)
-_PAGE_MARK = re.compile(r"^\s*(?:Page\s+\d+(?:\s+of\s+\d+)?|-\s*\d+\s*-|\d{1,3}(?:\s*/\s*\d{1,3})?)\s*$",
-                        re.IGNORECASE)
+_PAGE_MARK = re.compile(r"^\s*(?:Page\s+\d+(?:\s+of\s+\d+)?|-\s*\d+\s*-"
+                        r"|\d{1,3}(?:\s*/\s*\d{1,3})?)\s*$", re.IGNORECASE)
 # The pre-check: "Page N of M" alone on a line anywhere. [^\S\n] (whitespace but not a
 # line break) keeps each try inside one line; with \s, every line start of 50,000
 # blank lines would scan all the blank lines after it (quadratic).

@@ -57,7 +57,7 @@ class TextIndex:
     _seg_copy: list[bool] = field(default_factory=list)
 
     @classmethod
-    def build(cls, raw: str, ignore: list[tuple[int, int]] = ()) -> "TextIndex":
+    def build(cls, raw: str, ignore: list[tuple[int, int]] = ()) -> TextIndex:
         scan = _blank_out(raw, ignore) if ignore else raw
         markup = _Markup.strip(scan) if has_markup(scan) else None
         index = cls(raw=raw)
@@ -248,7 +248,7 @@ class _Markup:
     entities: dict[int, int]
 
     @classmethod
-    def strip(cls, scan: str) -> "_Markup | None":
+    def strip(cls, scan: str) -> _Markup | None:
         parts, gap_at, gap_shift, entities = [], [], [], {}
         pos = removed = 0
         for s, e, keep in _markup(scan):
@@ -277,11 +277,11 @@ class _Markup:
         out, prev = [[], [], [], []], 0
         for k in _cut_segments(cols, cuts):
             pieces = self._pieces(cols[0][k], cols[1][k], cols[2][k], cuts)
-            for new, old, values in zip(out, cols, zip(*pieces)):
+            for new, old, values in zip(out, cols, zip(*pieces, strict=True), strict=True):
                 new += old[prev:k]
                 new += values
             prev = k + 1
-        for new, old in zip(out, cols):
+        for new, old in zip(out, cols, strict=True):
             new += old[prev:]
         cols = out
         clean_at = cols[1]
@@ -299,7 +299,7 @@ class _Markup:
         of a piece (next to removed markup) stands for itself, as a run does."""
         inside = cuts[bisect.bisect_right(cuts, c):bisect.bisect_left(cuts, c + length)]
         out = []
-        for a, b in zip([c, *inside], [*inside, c + length]):
+        for a, b in zip([c, *inside], [*inside, c + length], strict=True):
             lead = self.clean[a] == " "
             trail = b - a > 1 and self.clean[b - 1] == " "
             if lead:

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from extractor.core import derive, lexicon
 from extractor.core.dates import dates_in, find_dates, is_iso
+from extractor.core.fields import DATE, INT, TEXT, WORD, Claim
 from extractor.core.ingest import Document
 from extractor.core.normalize import canonical
-from extractor.core.fields import DATE, INT, TEXT, WORD, Claim
 from extractor.core.table import FIELDS, record_data
 
 if TYPE_CHECKING:
@@ -298,7 +298,9 @@ def _tree(doc: Document, claims: list[Claim], extractor: dict,
 
 
 def _rejected(claim: Claim, reason: str) -> dict:
-    value = claim.value if isinstance(claim.value, (str, int, float, bool, type(None))) else str(claim.value)
+    value = claim.value
+    if not isinstance(value, (str, int, float, bool, type(None))):
+        value = str(value)
     return {"field": claim.field, "value": value, "quote": claim.quote, "reason": reason}
 
 

@@ -6,7 +6,8 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from extractor.batch.store import MIGRATIONS, Store, StoreError
+from extractor.batch.migrations import MIGRATIONS
+from extractor.batch.store import Store, StoreError
 
 
 def open_results(path: str | Path) -> Store:

@@ -159,10 +159,10 @@ def _barh(labels, series: dict[str, list], title: str, xlabel: str, whiskers=Non
         xerr = None
         if whiskers:
             # (clamped: at 0% or 100% the bound equals the rate but for rounding)
-            xerr = [[max(0.0, v - lo) for v, (lo, _) in zip(values, whiskers)],
-                    [max(0.0, hi - v) for v, (_, hi) in zip(values, whiskers)]]
+            xerr = [[max(0.0, v - lo) for v, (lo, _) in zip(values, whiskers, strict=True)],
+                    [max(0.0, hi - v) for v, (_, hi) in zip(values, whiskers, strict=True)]]
         ax.barh(y, values, left=left, label=name, xerr=xerr, capsize=3 if xerr else 0)
-        left = [a + b for a, b in zip(left, values)]
+        left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_yticks(y, [_short(str(label)) for label in labels])
     ax.set_title(title, loc="left")
     ax.set_xlabel(xlabel)
@@ -177,7 +177,7 @@ def _columns(labels, series: dict[str, list], title: str, ylabel: str) -> str:
     bottom = [0] * len(labels)
     for name, values in series.items():
         ax.bar([str(label) for label in labels], values, bottom=bottom, label=name)
-        bottom = [a + b for a, b in zip(bottom, values)]
+        bottom = [a + b for a, b in zip(bottom, values, strict=True)]
     ax.set_title(title, loc="left")
     ax.set_ylabel(ylabel)
     ax.legend()
@@ -188,7 +188,7 @@ def _short(label: str, width: int = 70) -> str:
     return label if len(label) <= width else label[:width - 1] + "…"
 
 
-CHARTED = ("category", "drug-class", "guideline", "body-region", "specialty", "year")
+CHARTED = ("category", "drug-class", "guideline", "body-region", "specialty", "year", "request")
 
 
 def charts(s: Summary) -> list[tuple[str, str]]:
@@ -252,7 +252,7 @@ def html_page(s: Summary, title: str) -> str:
 
 def _rows_of(table: Table) -> list[list[str]]:
     cells = [list(column.cells) for column in table.columns]
-    return [list(row) for row in zip(*cells)]
+    return [list(row) for row in zip(*cells, strict=True)]
 
 
 def _html_table(title: str, headers, rows) -> str:

@@ -74,7 +74,7 @@ def marks(record: Record, doc: Document) -> list[dict]:
     out = [{"start": ev.start, "end": ev.end, "path": ev.field, "kind": field_kind(ev.field),
             "label": f"{ev.field} = {short(value_at(data, ev.field))}"}
            for ev in record.evidence]
-    for k, (rej, span) in enumerate(zip(record.rejected, rejected_spans(record, doc))):
+    for k, (rej, span) in enumerate(zip(record.rejected, rejected_spans(record, doc), strict=True)):
         if span:
             out.append({"start": span[0], "end": span[1], "path": "", "kind": "rejected",
                         "rej": k,
@@ -114,7 +114,7 @@ def rejected_list(record: Record, doc: Document) -> str:
     if not record.rejected:
         return "<p>No rejected values.</p>"
     items = []
-    for k, (rej, span) in enumerate(zip(record.rejected, rejected_spans(record, doc))):
+    for k, (rej, span) in enumerate(zip(record.rejected, rejected_spans(record, doc), strict=True)):
         where = (f'<span class="rej goto" data-k="{k}">found at {span[0]}\u2013{span[1]}</span> '
                  "(marked in the letter; click to show)" if span else '<b class="nf">not found</b>')
         items.append(f"<li><s>{esc(rej.field)} = {esc(rej.value)}</s> \u2014 {esc(rej.reason)}"

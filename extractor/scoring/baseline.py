@@ -9,8 +9,6 @@ can be compared with the other.
 
 from __future__ import annotations
 
-from extractor.errors import BaselineError
-
 import json
 import re
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from extractor.errors import BaselineError
 from extractor.resources import data_path
 from extractor.scoring import evaluate
 
@@ -135,7 +134,8 @@ def gate(report: dict, path: Path, tolerance: float, console: Console) -> int:
         console.print(f"note: {note} ({escape(str(path))})")
     bad = drops(rows, tolerance)
     if not bad:
-        console.print(f"baseline {escape(str(path))}: no field's F1 dropped by more than {tolerance}")
+        console.print(f"baseline {escape(str(path))}: no field's F1 dropped by more than "
+                      f"{tolerance}")
         return 0
     console.print(f"FAIL: F1 dropped by more than {tolerance} for {len(bad)} field(s) "
                   f"vs {escape(str(path))}:", style="bold red")
@@ -159,14 +159,15 @@ def prompt_gate(path: Path, current: str) -> str | None:
         return None
     model = base.get("model") or "MODEL"
     rerun = (f"imr-extract eval --backend {base.get('backend')} --model {model} "
-             f"--letters '00*' --cache cache/calls.db --save-baseline --baseline {_repo_relative(path)}")
+             f"--letters '00*' --cache cache/calls.db --save-baseline "
+             f"--baseline {_repo_relative(path)}")
     return (f"prompts/ changed since {_repo_relative(path)} was recorded (prompts hash "
             f"{str(base.get('prompts_hash'))[:12]} there, {current[:12]} now). A prompt change "
             f"must arrive with a fresh eval run and baseline. From the repo root, with the model "
             f"server reachable (--base-url or OPENAI_BASE_URL), run:\n    {rerun}\n"
             f"then check it offline (CI): imr-extract eval --backend {base.get('backend')} "
-            f"--model {model} --offline --letters '00*' --cache cache/calls.db\nand commit prompts/, "
-            f"cache/calls.db and the baseline together.")
+            f"--model {model} --offline --letters '00*' --cache cache/calls.db\n"
+            f"and commit prompts/, cache/calls.db and the baseline together.")
 
 
 def _repo_relative(path: Path) -> str:

@@ -38,14 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractor.core import ingest
-from extractor.resources import data_path
-from extractor.core.normalize import canonical
 from extractor.config import Config
-from extractor.pipeline import extract_document
+from extractor.core import ingest
 from extractor.core.fields import DATE, INT, TEXT, WORD
-from extractor.core.schema import FIELDS as TABLE
-from extractor.core.schema import Record
+from extractor.core.normalize import canonical
+from extractor.core.schema import FIELDS as TABLE, Record
+from extractor.pipeline import extract_document
+from extractor.resources import data_path
 
 FIXTURES = data_path("fixtures")  # packaged; the repo's evals/fixtures in a checkout
 MATCH_THRESHOLD = 0.5

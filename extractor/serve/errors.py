@@ -1,8 +1,8 @@
 """JSON errors: `{"error": "<one line>", "code": "<slug>"}` with a 4xx (or 502/503/504) status.
 
 Every error class of the package maps to a status here, the service's counterpart of
-`cli.EXIT_CODES`. Anything unexpected is a 500 with no detail (`InternalErrors`: its type
-goes to the log, never its message, which might quote a letter)."""
+`cli.output.EXIT_CODES`. Anything unexpected is a 500 with no detail (`InternalErrors`: its
+type goes to the log, never its message, which might quote a letter)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,7 @@ import inspect
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi import Path as PathParam
+from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from extractor.batch import query

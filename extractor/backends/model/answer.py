@@ -159,7 +159,9 @@ def _load_json(text: str, problems: list[str]) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         problems.append(f"invalid JSON ({e.msg} at char {e.pos}); read the complete part")
-    import jiter  # ships with openai; keeps the complete part of a cut-off document; a cut string is dropped, not trusted
+    # jiter ships with openai; it keeps the complete part of a cut-off document (a cut
+    # string is dropped, not trusted)
+    import jiter
 
     try:
         return jiter.from_json(text.encode(), partial_mode="on")

@@ -17,13 +17,13 @@ import re
 from dataclasses import dataclass, field, replace
 
 from extractor.backends.model import answer, cache, grounded, prompts
-from extractor.core.ingest import Document
 from extractor.backends.model.client import MODES, ModelError, Request, ask, resolve_mode
-from extractor.core.normalize import canonical
 from extractor.config import Config
-from extractor.privacy import redact
+from extractor.core.ingest import Document
+from extractor.core.normalize import canonical
 from extractor.core.schema import FIELDS, Claim, ExtractorInfo, Record, Rejected, Usage
 from extractor.core.verify import check, kind_key, verify
+from extractor.privacy import redact
 
 __all__ = ["ModelError", "extract_hybrid", "extract_record"]
 
@@ -239,7 +239,8 @@ def interpret(doc: Document, model_cls, replies: list[dict], cached: bool,
         reason = "; ".join(problems)
         out.failure = f"no usable reply in {len(replies)} attempt(s)"
         out.warnings.append(f"model: {out.failure}: {reason}")
-        out.rejected.append(Rejected(field="(model reply)", reason=f"malformed model reply: {reason}"))
+        out.rejected.append(Rejected(field="(model reply)",
+                                     reason=f"malformed model reply: {reason}"))
         return out
     out.claims = claims
     out.warnings += [f"model reply {n}/{len(replies)}: {p}" for p in problems[:5]]

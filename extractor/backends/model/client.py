@@ -25,8 +25,8 @@ from instructor.core.exceptions import (
     InstructorRetryException,
     ResponseParsingError,
     TokenBudgetError,
+    ValidationError as InstructorValidationError,
 )
-from instructor.core.exceptions import ValidationError as InstructorValidationError
 
 from extractor.errors import ModelError
 from extractor.privacy import add_secret, redact

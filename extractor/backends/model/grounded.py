@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import re
+from itertools import pairwise
 
 from extractor.core.ingest import Document
 from extractor.core.lexicon import ITEM_LABELS
@@ -108,7 +109,7 @@ def _between_markers(doc: Document) -> list[str]:
     for _, start, end in ITEM_LABELS.find(norm, 0, len(norm)):
         cuts.update((start, end))
     bounds = sorted(cuts)
-    return [norm[a:b].strip() for a, b in zip(bounds, bounds[1:]) if norm[a:b].strip()]
+    return [norm[a:b].strip() for a, b in pairwise(bounds) if norm[a:b].strip()]
 
 
 def _halves(piece: str) -> list[str]:

@@ -15,8 +15,8 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from itertools import islice
 from importlib.resources import files
+from itertools import islice
 
 from extractor.core.vocab.vocabulary import Vocabulary
 
