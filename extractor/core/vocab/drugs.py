@@ -12,10 +12,8 @@ of it that vocabulary.py builds once per library version.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from importlib.resources import files
 from itertools import islice
 
 from extractor.core.vocab.vocabulary import Vocabulary
@@ -39,6 +37,9 @@ class Drug:
 @cache
 def table() -> dict:
     """Our table (drugs.toml): names, topical names, classes."""
+    import tomllib  # here, not at start-up
+    from importlib.resources import files
+
     return tomllib.loads(files(__package__).joinpath("drugs.toml").read_text("utf-8"))
 
 

@@ -11,12 +11,8 @@ read into memory instead. The index holds drug names only, never letter text.
 
 from __future__ import annotations
 
-import bz2
-import importlib.metadata
-import importlib.util
 import json
 import os
-import pickle
 import sqlite3
 import threading
 from contextlib import closing
@@ -81,6 +77,8 @@ class Vocabulary:
 
 
 def index_path() -> Path:
+    import importlib.metadata  # here, not at start-up: 12 ms (email, inspect...)
+
     version = importlib.metadata.version(DISTRIBUTION)
     name = f"drug-vocabulary-{version}-{FORMAT}.db"
     if os.environ.get(INDEX_ENV):
@@ -114,6 +112,10 @@ def build(path: Path) -> None:
 def _read_data() -> tuple[dict, dict]:
     """The library's data file, read without importing the library (its __init__ builds
     the fuzzy index)."""
+    import bz2
+    import importlib.util
+    import pickle
+
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ImrError(f"the drug vocabulary is not installed: pip install {DISTRIBUTION}")
