@@ -1,8 +1,9 @@
 """`imr-extract summary`: the corpus at a glance, from the store's views.
 
-In the terminal: letters, items, the outcome split, and the overturn rate by
-treatment category and by decision year, as rich tables. With `--html`: one
-self-contained page with charts drawn by matplotlib as inline SVG (no script, no CDN).
+In the terminal: letters, items, the outcome split, and a rate table per rate view
+(rates.py: by treatment category, drug class, drug, guideline, body region, specialty,
+year, modified request), as rich tables. With `--html`: one self-contained page, each
+rate table with its chart, drawn by matplotlib as inline SVG (no script, no CDN).
 """
 
 from __future__ import annotations
