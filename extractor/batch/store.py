@@ -187,8 +187,30 @@ def m006_modified_requests(db: Database) -> None:
             db.execute(f"alter table items add column [{column}] text")
 
 
+def m007_engine_requests(db: Database) -> None:
+    """Batch engines (issue 23): each request file or provider batch, and each request in
+    it (letter sha256, attempt, status, the engine's answer), so that importing resumes,
+    never stores an answer twice and builds the next round. See batch/engines/ledger.py."""
+    db["engine_batches"].create({
+        "id": int, "created": str, "engine": str, "settings_key": str, "settings": str,
+        "requests_path": str, "requests": int, "remote_id": str, "input_file_id": str,
+        "output_file_id": str, "error_file_id": str, "status": str, "remote_status": str,
+        "error": str, "ended": str,
+    }, pk="id", not_null=["engine", "settings_key", "settings", "status"])
+    db["engine_requests"].create({
+        "id": int, "custom_id": str, "batch_id": int, "settings_key": str, "sha256": str,
+        "path": str, "attempt": int, "status": str, "body_sha256": str, "response": str,
+        "error": str, "updated": str,
+    }, pk="id", not_null=["settings_key", "sha256", "path", "attempt", "status"],
+        foreign_keys=[("batch_id", "engine_batches", "id")])
+    db["engine_requests"].create_index(["custom_id"], unique=True)
+    db["engine_requests"].create_index(["settings_key", "sha256", "attempt"])
+    db["engine_requests"].create_index(["status"])
+    db["engine_requests"].create_index(["batch_id"])
+
+
 STEPS = (m001_initial, m002_specialties_fts, m003_runs_warned, m004_browse,
-         m005_fts_by_writer, m006_modified_requests)
+         m005_fts_by_writer, m006_modified_requests, m007_engine_requests)
 SCHEMA_VERSION = len(STEPS)
 MIGRATIONS = Migrations("imr-extract")
 for _step in STEPS:
@@ -442,15 +464,19 @@ class Store:
         return self.save_group([(letter, rows)], fingerprint, run_id)[0]
 
     def save_group(self, letters: list[tuple[Letter, dict[str, list[tuple]] | None]],
-                   fingerprint: str, run_id: int) -> list[bool]:
+                   fingerprint: str, run_id: int, also=None) -> list[bool]:
         """Write letters and their rows in one transaction, and index their items for
         full-text search. A letter gets False, writing nothing, when it is already done
         with this fingerprint (another batch got there first) or when a failure would
-        replace a result that is already done (a model outage must not lose work)."""
+        replace a result that is already done (a model outage must not lose work).
+        `also(conn)`, if given, writes more in the same transaction (a batch engine's
+        bookkeeping, which must land together with the letters or not at all)."""
         with writing(self.conn):
             written = [self._put(letter, rows, fingerprint, run_id) for letter, rows in letters]
             self._index([letter.sha256 for (letter, rows), ok in zip(letters, written)
                          if ok and rows])
+            if also is not None:
+                also(self.conn)
         return written
 
     def _put(self, letter: Letter, rows: dict[str, list[tuple]] | None, fingerprint: str,
