@@ -450,7 +450,8 @@ def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, letter_
     if engine != "live" or results_path or collect:
         return _batch_engine(paths, db_path, engine, out_path, results_path, collect, group,
                              dict(once=once, poll_seconds=poll_seconds,
-                                  keep_remote_files=keep_remote_files), model_args)
+                                  keep_remote_files=keep_remote_files), model_args,
+                             (concurrency, letter_timeout))
     if not paths:
         raise click.UsageError("batch needs PATHS (or --import-results / --collect)")
     config = config_from(**model_args)
@@ -477,7 +478,7 @@ def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, letter_
 
 
 def _batch_engine(paths, db_path, engine, out_path, results_path, collect, group, polling,
-                  model_args) -> None:
+                  model_args, work) -> None:
     """`batch --engine batch-file|batch-api`, `--import-results`, `--collect` (issue 23)."""
     if (results_path or collect) and paths:
         raise click.UsageError("--import-results and --collect take no PATHS")
@@ -491,14 +492,17 @@ def _batch_engine(paths, db_path, engine, out_path, results_path, collect, group
     try:
         from extractor.batch.engines import commands
 
+        work = commands.Work(*work)  # worker processes read and verify the letters
         if results_path:
-            report = commands.import_results(db_path, results_path, config, out_path, limits=group)
+            report = commands.import_results(db_path, results_path, config, out_path, group,
+                                             work)
         elif collect:
-            report = commands.collect(db_path, config, limits=group, **polling)
+            report = commands.collect(db_path, config, group, work=work, **polling)
         elif engine == "batch-api":
-            report = commands.submit(paths, db_path, config, out_path, limits=group)
+            report = commands.submit(paths, db_path, config, out_path, group, work)
         else:
-            report = commands.write_requests(paths, db_path, config, out_path, limits=group)
+            report = commands.write_requests(paths, db_path, config, out_path, "batch-file",
+                                             group, work)
     except ImrError as e:
         _fail(e)
     except (KeyboardInterrupt, Interrupted):

@@ -8,7 +8,6 @@ the letter in its validation context, every claim is checked with
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from functools import lru_cache
@@ -29,7 +28,7 @@ from extractor.core.schema import FIELDS, Claim
 from extractor.core.verify import check
 
 MAX_ERRORS = 12  # errors listed in a re-ask; more only make the prompt longer
-_SCHEMAS: dict[tuple, dict] = {}  # (name, fields) of an answer model -> its JSON schema (see model_json_schema)
+_SCHEMAS: dict[tuple, str] = {}  # (name, fields) of an answer model -> its JSON schema (see model_json_schema)
 
 
 class _Fact(BaseModel):
@@ -91,14 +90,14 @@ class AnswerBase(BaseModel):
     def model_json_schema(cls, *args, **kwargs) -> dict:
         """Built once per answer model: pydantic builds it anew on every call (~20 ms
         here, twice a letter: ours and instructor's), which a batch of 10,000 letters
-        feels. A copy each time: callers may change it."""
+        feels. A copy each time (from its JSON): callers may change it."""
         if args or kwargs:
             return super().model_json_schema(*args, **kwargs)
         # instructor wraps the model in a subclass of its own per call, same name and fields
         key = (cls.__name__, tuple(cls.model_fields))
         if key not in _SCHEMAS:
-            _SCHEMAS[key] = super().model_json_schema()
-        return copy.deepcopy(_SCHEMAS[key])
+            _SCHEMAS[key] = json.dumps(super().model_json_schema())
+        return json.loads(_SCHEMAS[key])  # a fresh copy, ~5x faster than deepcopy
 
     def claims(self) -> list[Claim]:
         out: list[Claim] = []

@@ -10,6 +10,7 @@ caller can let the verifier sort the good values from the bad afterwards.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -143,6 +144,8 @@ def ask(req: Request, response_model, context: dict, sender=None) -> None:
         openai_client = client(req.base_url, req.api_key, req.timeout)
         send = _sender(req, openai_client)
     else:
+        if getattr(sender, "settled", None) and sender.settled(req, response_model, context):
+            return
         send = sender(req)
     mode = getattr(instructor.Mode, _INSTRUCTOR_MODE[req.mode])
     create = instructor.patch(create=send, mode=mode)
@@ -165,6 +168,33 @@ def ask(req: Request, response_model, context: dict, sender=None) -> None:
         if not req.replies:
             raise ModelError(f"model call failed: {describe(e)}") from None
         req.stopped, req.failed = describe(e), True
+
+
+def accepts(mode: str, response_model, context: dict, response) -> bool:
+    """Whether instructor's loop takes `response` as the answer: its own parser for the
+    mode, with the answer model's validators (the verifier) seeing `context`. The same
+    call its loop makes after each reply, without the loop's per-call set-up (which a
+    batch engine's import, 10,000 letters at a time, would feel)."""
+    import instructor
+    from instructor.v2.core.providers import Provider
+    from instructor.v2.core.registry import mode_registry
+
+    handlers = mode_registry.get_handlers(
+        Provider.OPENAI, getattr(instructor.Mode, _INSTRUCTOR_MODE[mode]))
+    try:
+        handlers.response_parser(response=response, response_model=_prepared(response_model),
+                                 validation_context=context, strict=False, stream=False,
+                                 is_async=False)
+    except (*_ATTEMPT_FAILED, InstructorError):
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _prepared(response_model):
+    from instructor.v2.core.response_model import prepare_response_model
+
+    return prepare_response_model(response_model)
 
 
 def _why(cause: BaseException, req: Request) -> str | None:

@@ -91,16 +91,28 @@ def _session(db_path: str, config: Config, info: dict, paths, letters: int, limi
         raise StoreError(f"{db_path}: {e}") from None
 
 
+@dataclass(frozen=True)
+class Work:
+    """Worker processes (default: one per core) and the seconds a letter may take in one
+    (`batch --concurrency`, `--letter-timeout`)."""
+    workers: int | None = None
+    letter_timeout: float = 60.0
+
+    def args(self) -> tuple[int, float]:
+        return self.workers or os.cpu_count() or 1, self.letter_timeout
+
+
 def write_requests(paths, db_path: str, config: Config, out_path: str,
-                   engine: str = "batch-file", limits: Limits | None = None) -> Report:
+                   engine: str = "batch-file", limits: Limits | None = None,
+                   work: Work = Work()) -> Report:
     """Requests for every letter under `paths` not done yet, and every queued re-ask."""
     files = live.discover(paths) if paths else []
     settings = engine_settings.from_config(config, engine) if paths else None
     info = live.extractor_info(config) if paths else _engine_info(engine)
     with _session(db_path, config, info, paths, len(files), limits or Limits()) as (w, report):
         out = RequestFile(out_path)
-        lookup = call_cache.Cache(_cache_path(config)) if config.use_cache else None
-        requests = RequestWriter(w, out, engine, config.max_bytes, lookup)
+        requests = RequestWriter(w, out, engine, config.max_bytes, _cache_path(config),
+                                 *work.args())
         try:
             if settings:
                 requests.letters(files, settings)
@@ -109,22 +121,20 @@ def write_requests(paths, db_path: str, config: Config, out_path: str,
         except BaseException:
             out.close(complete=False)
             raise
-        finally:
-            if lookup:
-                lookup.close()
         out.close(complete=True)
         report.written, report.out_path = requests.written, out_path
     return report
 
 
 def import_results(db_path: str, results_path: str, config: Config,
-                   next_path: str | None = None, limits: Limits | None = None) -> Report:
+                   next_path: str | None = None, limits: Limits | None = None,
+                   work: Work = Work()) -> Report:
     with _session(db_path, config, _engine_info("import"), [results_path], 0,
                   limits or Limits()) as (w, report):
-        report.imported = Importer(w, config.max_bytes).file(
+        report.imported = Importer(w, config.max_bytes, *work.args()).file(
             results_path, say=lambda s: print(s, file=sys.stderr, flush=True))
     if next_path and report.imported.next_round:
-        nxt = write_requests([], db_path, config, next_path, limits=limits)
+        nxt = write_requests([], db_path, config, next_path, limits=limits, work=work)
         report.written, report.out_path = nxt.written, next_path
     return report
 
@@ -135,7 +145,7 @@ def _engine_info(what: str) -> dict:
 
 # -- the Batch API ---------------------------------------------------------------------
 def submit(paths, db_path: str, config: Config, out_path: str | None = None,
-           limits: Limits | None = None) -> Report:
+           limits: Limits | None = None, work: Work = Work()) -> Report:
     """Requests for `paths` (and queued re-asks) uploaded as one provider batch."""
     from extractor.batch.engines import api
     from extractor.batch.engines.provider import Provider
@@ -143,19 +153,19 @@ def submit(paths, db_path: str, config: Config, out_path: str | None = None,
     provider = Provider(config.base_url, config.api_key)
     with Store(db_path) as db:
         api.recover(db, provider)
-    report = _submit(paths, db_path, config, provider, out_path, limits)
+    report = _submit(paths, db_path, config, provider, out_path, limits, work)
     report.notes.append("submitted; run `imr-extract batch --db DB --collect` to bring the "
                         "answers in" if report.written.requests else "nothing to submit")
     return report
 
 
 def _submit(paths, db_path: str, config: Config, provider, out_path: str | None,
-            limits: Limits | None) -> Report:
+            limits: Limits | None, work: Work) -> Report:
     from extractor.batch.engines import api
 
     path = out_path or _private_temp(db_path)
     try:
-        report = write_requests(paths, db_path, config, path, "batch-api", limits)
+        report = write_requests(paths, db_path, config, path, "batch-api", limits, work)
         with Store(db_path) as db:
             api.submit_written(db, provider, report.written.batch_ids, path)
     finally:
@@ -172,7 +182,8 @@ def _private_temp(db_path: str) -> str:
 
 
 def collect(db_path: str, config: Config, limits: Limits | None = None, once: bool = False,
-            poll_seconds: float = 60, keep_remote_files: bool = False) -> Report:
+            poll_seconds: float = 60, keep_remote_files: bool = False,
+            work: Work = Work()) -> Report:
     """Look at every batch this database submitted until all have ended: import the
     answers of each ended one, submit the next round's re-asks."""
     from extractor.batch.engines import api
@@ -182,13 +193,13 @@ def collect(db_path: str, config: Config, limits: Limits | None = None, once: bo
     say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     with _session(db_path, config, _engine_info("collect"), [], 0,
                   limits or Limits()) as (w, report):
-        importer = Importer(w, config.max_bytes)
+        importer = Importer(w, config.max_bytes, *work.args())
         report.imported = importer.out
         while True:
             api.recover(w.db, provider)
             still_open = api.look(w.db, provider, importer, keep_remote_files, say)
             if ledger.queued(w.db.conn, "batch-api"):
-                _submit([], db_path, config, provider, None, limits)
+                _submit([], db_path, config, provider, None, limits, work)
                 still_open += 1
             if not still_open or once:
                 break

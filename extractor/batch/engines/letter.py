@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from extractor.backends import rules
 from extractor.backends.model import backend as llm, cache
-from extractor.backends.model.client import NeedReply, reply_of
+from extractor.backends.model.client import NeedReply, accepts, prepare_call, reply_of
 from extractor.batch import store
 from extractor.batch.engines.settings import Settings
 from extractor.core import ingest
@@ -68,25 +68,43 @@ class EngineCache:
         self.entries.append((key, entry))
 
 
-def replayer(answers: list[dict], bodies: list[str]):
-    """A sender (see client.ask) answering each attempt from `answers`."""
-    from openai.types.chat import ChatCompletion
+class Replayer:
+    """A sender (see client.ask) answering each attempt from `answers`.
 
-    def sender(req):
+    `settled`: when the last answer is one instructor's loop takes (client.accepts),
+    the loop would end there, with every answer as its replies: they are given without
+    running it. Otherwise the loop runs, replaying the answers, to build the re-ask."""
+
+    def __init__(self, answers: list[dict], bodies: list[str]):
+        self.answers, self.bodies = answers, bodies
+
+    def completions(self):
+        from openai.types.chat import ChatCompletion
+
+        return [ChatCompletion.model_validate(a) for a in self.answers]
+
+    def settled(self, req, response_model, context: dict) -> bool:
+        if not self.answers:
+            return False
+        responses = self.completions()
+        if not accepts(req.mode, response_model, context, responses[-1]):
+            return False
+        req.replies = [reply_of(r, 0.0) for r in responses]
+        return True
+
+    def __call__(self, req):
+        responses = self.completions()
+
         def send(**kwargs):
-            from extractor.backends.model.client import prepare_call
-
             prepare_call(req, kwargs)
             n = len(req.replies)
-            if n >= len(answers):
+            if n >= len(responses):
                 raise NeedReply(kwargs)
-            if n < len(bodies) and bodies[n] != cache.digest(kwargs):
+            if n < len(self.bodies) and self.bodies[n] != cache.digest(kwargs):
                 raise ModelError(CHANGED)
-            response = ChatCompletion.model_validate(answers[n])
-            req.replies.append(reply_of(response, 0.0))
-            return response
+            req.replies.append(reply_of(responses[n], 0.0))
+            return responses[n]
         return send
-    return sender
 
 
 def advance(job: Job, lookup: cache.Cache | None = None) -> Step:
@@ -95,7 +113,7 @@ def advance(job: Job, lookup: cache.Cache | None = None) -> Step:
     except ImrError as e:
         return Step("failed", error=_line(job.path, e))
     config = job.settings.config(job.max_bytes)
-    engine = llm.Engine(sender=replayer(job.answers, job.bodies), store=EngineCache(lookup))
+    engine = llm.Engine(sender=Replayer(job.answers, job.bodies), store=EngineCache(lookup))
     try:
         if config.backend == "llm":
             record = llm.extract_record(doc, config, engine)

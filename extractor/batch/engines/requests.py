@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from extractor.backends.model import cache as call_cache
 from extractor.batch import run as live
 from extractor.batch.engines import ledger
-from extractor.batch.engines.letter import Job, Step, advance
+from extractor.batch.engines.letter import Job, Step
 from extractor.batch.engines.settings import Settings
+from extractor.batch.engines.steps import steps
 from extractor.batch.engines.writer import Writer
 from extractor.batch.store import Letter, writing
 from extractor.core import ingest
@@ -70,7 +71,9 @@ class RequestWriter:
     out: RequestFile
     engine: str
     max_bytes: int
-    lookup: call_cache.Cache | None = None
+    cache_path: str | None = None   # where answers are looked up (None: --no-cache)
+    workers: int = 1
+    limit: float = 60.0             # seconds a letter may take in a worker
     written: Written = field(default_factory=Written)
     _batches: dict = field(default_factory=dict)    # settings key -> batch id
 
@@ -84,6 +87,18 @@ class RequestWriter:
 
     def letters(self, files: list[str], settings: Settings) -> None:
         """A request (or a record) for every letter in `files` not done yet."""
+        self._run(self._new(files, settings))
+
+    def queued(self) -> None:
+        """The next round: a request for every queued re-ask."""
+        self._run(self._queued())
+
+    def _run(self, tasks) -> None:
+        for ((fp, row_id), job), step in steps(tasks, self.workers, self.cache_path,
+                                                self.limit):
+            self.step(job, step, fp, row_id)
+
+    def _new(self, files: list[str], settings: Settings):
         fp = live.fingerprint(live.extractor_info(settings.config(self.max_bytes)))
         db = self.writer.db
         for path, data, sha in _read(files, self.max_bytes, self.writer):
@@ -91,15 +106,12 @@ class RequestWriter:
                 self.writer.counts.skipped += 1
                 continue
             answers, bodies = ledger.answers(db.conn, settings.key, sha)
-            job = Job(path, sha, data, settings, answers, bodies, self.max_bytes)
-            self.step(job, advance(job, self.lookup), fp)
+            yield (fp, None), Job(path, sha, data, settings, answers, bodies, self.max_bytes)
 
-    def queued(self) -> None:
-        """The next round: a request for every queued re-ask."""
+    def _queued(self):
         db = self.writer.db
         for req in ledger.queued(db.conn, self.engine):
-            config = req.settings.config(self.max_bytes)
-            fp = live.fingerprint(live.extractor_info(config))
+            fp = live.fingerprint(live.extractor_info(req.settings.config(self.max_bytes)))
             data = _read_same(req, self.max_bytes)
             if data is None:
                 self.written.stale += 1
@@ -107,8 +119,8 @@ class RequestWriter:
                     c, r, "stale", error="the file changed since its last answer"))
                 continue
             answers, bodies = ledger.answers(db.conn, req.settings.key, req.sha256, req.attempt)
-            job = Job(req.path, req.sha256, data, req.settings, answers, bodies, self.max_bytes)
-            self.step(job, advance(job, self.lookup), fp, row_id=req.id)
+            yield (fp, req.id), Job(req.path, req.sha256, data, req.settings, answers, bodies,
+                                    self.max_bytes)
 
     def step(self, job: Job, step: Step, fp: str, row_id: int | None = None) -> None:
         letter = Letter(job.path, job.sha256, step.format or live._format_of(job.path),

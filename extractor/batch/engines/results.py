@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from extractor.batch import run as live
 from extractor.batch.engines import ledger
-from extractor.batch.engines.letter import Job, advance
+from extractor.batch.engines.letter import Job
 from extractor.batch.engines.requests import _read_same
+from extractor.batch.engines.steps import steps
 from extractor.batch.engines.writer import Writer
 from extractor.batch.store import Letter
 from extractor.errors import UsageError
@@ -52,6 +54,8 @@ class Imported:
 class Importer:
     writer: Writer
     max_bytes: int
+    workers: int = 1
+    limit: float = 60.0                       # seconds a letter may take in a worker
     seen: set = field(default_factory=set)    # (settings key, sha256, attempt) taken now
     out: Imported = field(default_factory=Imported)
 
@@ -61,14 +65,17 @@ class Importer:
         except OSError as e:
             raise UsageError(f"{path}: cannot read the results file ({e.strerror})") from None
         with f:
-            for n, raw in enumerate(f, 1):
-                if raw.strip():
-                    self.out.lines += 1
-                    self.line(n, raw, say)
+            tasks = (t for n, raw in enumerate(f, 1) if raw.strip()
+                     for t in self.line(n, raw, say))
+            for ((req, body, size), _job), step in steps(tasks, self.workers, None,
+                                                         self.limit):
+                self._store(req, body, size, step)
         self.writer.flush()
         return self.out
 
-    def line(self, n: int, raw: bytes, say) -> None:
+    def line(self, n: int, raw: bytes, say) -> Iterator[tuple]:
+        """The letter to verify for this line, if any (a task for steps.steps)."""
+        self.out.lines += 1
         try:
             obj = json.loads(raw)
             cid = obj["custom_id"] if isinstance(obj, dict) else None
@@ -85,13 +92,13 @@ class Importer:
             self._say(say, self.out.unknown, f"line {n}: custom_id not requested from this "
                                              "database; skipped")
             return
-        self.answer(req, obj)
+        yield from self.answer(req, obj)
 
     def _say(self, say, count: int, text: str) -> None:
         if count <= SHOWN:
             say(f"imr-extract: {text}")
 
-    def answer(self, req: ledger.Request, obj: dict) -> None:
+    def answer(self, req: ledger.Request, obj: dict) -> Iterator[tuple]:
         attempt = (req.settings.key, req.sha256, req.attempt)
         conn = self.writer.db.conn
         if req.status != "pending" or attempt in self.seen:
@@ -107,22 +114,20 @@ class Importer:
             self.out.engine_errors += 1
             self.fail(req, reason)
             return
-        self._verify(req, body)
-
-    def _verify(self, req: ledger.Request, body: dict) -> None:
         data = _read_same(req, self.max_bytes)
         if data is None:
             self.out.stale += 1
             self.writer.add(None, op=lambda c: ledger.settle(
                 c, req, "stale", error="the file changed since its request"))
             return
-        answers, bodies = ledger.answers(self.writer.db.conn, req.settings.key, req.sha256,
-                                         req.attempt)
+        answers, bodies = ledger.answers(conn, req.settings.key, req.sha256, req.attempt)
         job = Job(req.path, req.sha256, data, req.settings, [*answers, body],
-                  [*bodies, _body_sha(self.writer.db.conn, req)], self.max_bytes)
-        step = advance(job)
+                  [*bodies, _body_sha(conn, req)], self.max_bytes)
+        yield (req, body, len(data)), job
+
+    def _store(self, req: ledger.Request, body: dict, size: int, step) -> None:
         self.out.answers += 1
-        letter = Letter(req.path, req.sha256, step.format, len(data), "done")
+        letter = Letter(req.path, req.sha256, step.format, size, "done")
         fp = _fingerprint(req, self.max_bytes)
         if step.kind == "request":
             self.out.next_round += 1
