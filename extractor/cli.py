@@ -441,6 +441,9 @@ def batch(paths: tuple[str, ...], db_path: str, concurrency: int | None, letter_
 
     Re-running skips letters already done with the same backend/model/prompt
     version and retries failed ones, so a killed batch resumes where it stopped.
+    With --engine batch-file or batch-api the model's requests go to a batch engine
+    (the request file holds the letters: it is written 0600), and --import-results or
+    --collect brings the answers back through the verifier (docs/batch.md).
     Exit code: 0 every letter done or skipped, 1 some failed (each is in the
     `letters` table with its error), 2 usage or database error, 130 interrupted.
     """

@@ -110,6 +110,8 @@ def write_requests(paths, db_path: str, config: Config, out_path: str,
     settings = engine_settings.from_config(config, engine) if paths else None
     info = live.extractor_info(config) if paths else _engine_info(engine)
     with _session(db_path, config, info, paths, len(files), limits or Limits()) as (w, report):
+        if config.use_cache:  # created here, once: workers only look answers up in it
+            call_cache.Cache(_cache_path(config)).close()
         out = RequestFile(out_path)
         requests = RequestWriter(w, out, engine, config.max_bytes, _cache_path(config),
                                  *work.args())

@@ -99,7 +99,7 @@ class RequestWriter:
             self.step(job, step, fp, row_id)
 
     def _new(self, files: list[str], settings: Settings):
-        fp = live.fingerprint(live.extractor_info(settings.config(self.max_bytes)))
+        fp = settings.fingerprint
         db = self.writer.db
         for path, data, sha in _read(files, self.max_bytes, self.writer):
             if db.is_done(sha, fp) or ledger.in_flight(db.conn, settings.key, sha):
@@ -111,7 +111,7 @@ class RequestWriter:
     def _queued(self):
         db = self.writer.db
         for req in ledger.queued(db.conn, self.engine):
-            fp = live.fingerprint(live.extractor_info(req.settings.config(self.max_bytes)))
+            fp = req.settings.fingerprint
             data = _read_same(req, self.max_bytes)
             if data is None:
                 self.written.stale += 1

@@ -128,7 +128,7 @@ class Importer:
     def _store(self, req: ledger.Request, body: dict, size: int, step) -> None:
         self.out.answers += 1
         letter = Letter(req.path, req.sha256, step.format, size, "done")
-        fp = _fingerprint(req, self.max_bytes)
+        fp = req.settings.fingerprint
         if step.kind == "request":
             self.out.next_round += 1
             self.writer.add(None, op=lambda c: (ledger.settle(c, req, "answered", body),
@@ -144,7 +144,7 @@ class Importer:
     def fail(self, req: ledger.Request, reason: str) -> None:
         letter = Letter(req.path, req.sha256, live._format_of(req.path), None, "failed",
                         f"{req.path}: batch engine: {reason}")
-        self.writer.add(letter, _fingerprint(req, self.max_bytes),
+        self.writer.add(letter, req.settings.fingerprint,
                         op=lambda c: ledger.settle(c, req, "failed", error=reason))
 
 
@@ -179,7 +179,3 @@ def _reason(status, error) -> str:
 def _body_sha(conn, req: ledger.Request) -> str:
     return conn.execute("select body_sha256 from engine_requests where id = ?",
                         (req.id,)).fetchone()[0]
-
-
-def _fingerprint(req: ledger.Request, max_bytes: int) -> str:
-    return live.fingerprint(live.extractor_info(req.settings.config(max_bytes)))

@@ -8,6 +8,7 @@ never `user:password@` or a query string), and the API key is never stored.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 
@@ -33,12 +34,21 @@ class Settings:
     max_tokens: int        # token budget per letter over all attempts
     call_max_tokens: int
 
-    @property
+    @functools.cached_property  # asked for every letter: worth keeping (frozen: works)
     def key(self) -> str:
         return cache.digest(self.to_json())[:16]
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The results database's configuration fingerprint (letters.fingerprint) of a
+        live run with these settings: a later live batch skips what the engine did."""
+        from extractor.batch import run as live
+
+        return live.fingerprint(live.extractor_info(self.config(0)))
+
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return json.dumps({f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
+                          sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Settings:

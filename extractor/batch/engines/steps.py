@@ -20,10 +20,14 @@ _lookup: dict = {}   # in a worker: the call cache it looks answers up in, opene
 
 
 def advance_task(task: tuple, cache_path: str | None) -> Step:
-    """In a worker: one letter one step further."""
-    if cache_path and cache_path not in _lookup:
-        _lookup[cache_path] = call_cache.Cache(cache_path)
-    return advance(task[1], _lookup.get(cache_path))
+    """In a worker: one letter one step further. Whatever goes wrong fails the letter,
+    never the worker (its text may quote the letter: only the error's type is kept)."""
+    try:
+        if cache_path and cache_path not in _lookup:
+            _lookup[cache_path] = call_cache.Cache(cache_path)
+        return advance(task[1], _lookup.get(cache_path))
+    except Exception as e:  # noqa: BLE001
+        return Step("failed", error=f"{task[1].path}: {type(e).__name__}")
 
 
 def steps(tasks: Iterator[tuple], workers: int, cache_path: str | None,
