@@ -28,7 +28,7 @@ from extractor.core.schema import FIELDS, Claim
 from extractor.core.verify import check
 
 MAX_ERRORS = 12  # errors listed in a re-ask; more only make the prompt longer
-_SCHEMAS: dict[tuple, str] = {}  # (name, fields) of an answer model -> its JSON schema (see model_json_schema)
+_SCHEMAS: dict[tuple, str] = {}  # (name, fields) of an answer model -> its JSON schema, as JSON
 
 
 class _Fact(BaseModel):
