@@ -301,3 +301,16 @@ def test_kill_collect_then_resume_loses_nothing(tmp_path):
     assert rows(db, "select count(*) from items_fts") == rows(db, "select count(*) from items")
     assert rows(db, "select status, count(*) from engine_requests group by status") == [
         ("answered", len(letters))]
+
+
+def test_answers_to_another_prompt_are_not_stored(tmp_path):
+    db = tmp_path / "r.db"
+    assert cli("batch", ORIGINALS[4], "--db", db, "--backend", "llm", *MODEL, "--no-cache",
+               "--engine", "batch-file", "-o", tmp_path / "req.jsonl").returncode == 0
+    answer_all(tmp_path / "req.jsonl", tmp_path / "out.jsonl")
+    with sqlite3.connect(db) as c:  # as if the prompt files changed since the request
+        c.execute("update engine_batches set settings = "
+                  "json_set(settings, '$.prompt_version', 'v1+sha256:00000000')")
+    out = cli("batch", "--db", db, "--no-cache", "--import-results", tmp_path / "out.jsonl")
+    assert out.returncode == 1 and "request the letter again" in out.stderr
+    assert not records(db)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from extractor.backends import rules
-from extractor.backends.model import backend as llm, cache
+from extractor.backends.model import backend as llm, cache, prompts
 from extractor.backends.model.client import NeedReply, accepts, prepare_call, reply_of
 from extractor.batch import store
 from extractor.batch.engines.settings import Settings
@@ -112,6 +112,8 @@ def advance(job: Job, lookup: cache.Cache | None = None) -> Step:
         doc = ingest.from_bytes(job.data, job.path, job.max_bytes)
     except ImrError as e:
         return Step("failed", error=_line(job.path, e))
+    if job.settings.prompt_version != prompts.load().version:  # answers to another prompt
+        return Step("failed", doc.format, error=_line(job.path, ModelError(CHANGED)))
     config = job.settings.config(job.max_bytes)
     engine = llm.Engine(sender=Replayer(job.answers, job.bodies), store=EngineCache(lookup))
     try:
