@@ -14,13 +14,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout first
 
-from extractor.batch.run import discover  # noqa: E402  (the repository on the path first)
-from extractor.config import Config  # noqa: E402
-from extractor.core import ingest  # noqa: E402
-from extractor.core.vocab import drugs  # noqa: E402
-from extractor.pipeline import extract_document  # noqa: E402
+from extractor.batch.run import discover
+from extractor.config import Config
+from extractor.core import ingest
+from extractor.core.vocab import drugs
+from extractor.pipeline import extract_document
 
 
 def main(paths: list[str]) -> None:

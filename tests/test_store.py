@@ -38,7 +38,7 @@ def _count(path, sql, *args) -> int:
 def test_new_database_is_wal_at_the_latest_schema_with_filter_indexes(tmp_path):
     path = tmp_path / "r.db"
     with Store(path) as db:
-        assert migrations.schema_version(db.db) == migrations.SCHEMA_VERSION == 7
+        assert migrations.schema_version(db.db) == migrations.SCHEMA_VERSION == 8
         assert db.db.journal_mode == "wal"
         indexed = {(t, tuple(ix.columns)) for t in ("determinations", "items", "specialties")
                    for ix in db.db[t].indexes}

@@ -6,7 +6,7 @@ The schema evolves by migrations (sqlite-utils `Migrations`, recorded in
 one write transaction. A migration, once released, is never edited: later changes are
 new migrations.
 
-To add one: write `def m008_what_it_does(db: Database) -> None` below the last one
+To add one: write `def m009_what_it_does(db: Database) -> None` below the last one
 (docstring: what changes and why), append it to `STEPS`, and test the upgrade from the
 previous version in tests/test_store.py (`Store(path, version=...)` opens at an older
 step). `SCHEMA_VERSION` follows from `STEPS`.
@@ -233,8 +233,31 @@ def _rated(label: str, source: str, group: str, order: str) -> str:
         order by {order}"""
 
 
+def m008_engine_requests(db: Database) -> None:
+    """Batch engines (issue 23): each request file or provider batch, and each request in
+    it (letter sha256, attempt, status, the engine's answer), so that importing resumes,
+    never stores an answer twice and builds the next round. See batch/engines/ledger.py."""
+    db["engine_batches"].create({
+        "id": int, "created": str, "engine": str, "settings_key": str, "settings": str,
+        "requests_path": str, "requests": int, "remote_id": str, "input_file_id": str,
+        "output_file_id": str, "error_file_id": str, "status": str, "remote_status": str,
+        "error": str, "ended": str,
+    }, pk="id", not_null=["engine", "settings_key", "settings", "status"])
+    db["engine_requests"].create({
+        "id": int, "custom_id": str, "batch_id": int, "settings_key": str, "sha256": str,
+        "path": str, "attempt": int, "status": str, "body_sha256": str, "response": str,
+        "error": str, "updated": str,
+    }, pk="id", not_null=["settings_key", "sha256", "path", "attempt", "status"],
+        foreign_keys=[("batch_id", "engine_batches", "id")])
+    db["engine_requests"].create_index(["custom_id"], unique=True)
+    db["engine_requests"].create_index(["settings_key", "sha256", "attempt"])
+    db["engine_requests"].create_index(["status"])
+    db["engine_requests"].create_index(["batch_id"])
+
+
 STEPS = (m001_initial, m002_specialties_fts, m003_runs_warned, m004_browse,
-         m005_fts_by_writer, m006_modified_requests, m007_normalised)
+         m005_fts_by_writer, m006_modified_requests, m007_normalised,
+         m008_engine_requests)
 SCHEMA_VERSION = len(STEPS)
 MIGRATIONS = Migrations("imr-extract")
 for _step in STEPS:

@@ -280,15 +280,19 @@ class Store:
         return self.save_group([(letter, rows)], fingerprint, run_id)[0]
 
     def save_group(self, letters: list[tuple[Letter, dict[str, list[tuple]] | None]],
-                   fingerprint: str, run_id: int) -> list[bool]:
+                   fingerprint: str, run_id: int, also=None) -> list[bool]:
         """Write letters and their rows in one transaction, and index their items for
         full-text search. A letter gets False, writing nothing, when it is already done
         with this fingerprint (another batch got there first) or when a failure would
-        replace a result that is already done (a model outage must not lose work)."""
+        replace a result that is already done (a model outage must not lose work).
+        `also(conn)`, if given, writes more in the same transaction (a batch engine's
+        bookkeeping, which must land together with the letters or not at all)."""
         with writing(self.conn):
             written = [self._put(letter, rows, fingerprint, run_id) for letter, rows in letters]
             self._index([letter.sha256 for (letter, rows), ok in zip(letters, written, strict=True)
                          if ok and rows])
+            if also is not None:
+                also(self.conn)
         return written
 
     def _put(self, letter: Letter, rows: dict[str, list[tuple]] | None, fingerprint: str,

@@ -40,17 +40,17 @@ class Outcome:
 
 
 # -- backends -----------------------------------------------------------------
-def extract_record(doc: Document, config: Config) -> Record:
-    out = run(doc, config, answer.FIELD_NAMES)
+def extract_record(doc: Document, config: Config, engine: Engine | None = None) -> Record:
+    out = run(doc, config, answer.FIELD_NAMES, engine)
     return _finish(doc, config, "llm", out.claims, out, [])
 
 
 def extract_hybrid(doc: Document, config: Config, rules_claims: list[Claim],
-                   rules_warnings: list[str]) -> Record:
+                   rules_warnings: list[str], engine: Engine | None = None) -> Record:
     first = verify(doc, rules_claims, ExtractorInfo(backend="rules"))
     wanted = missing_fields(first)
     try:
-        out = run(doc, config, wanted) if wanted else Outcome()
+        out = run(doc, config, wanted, engine) if wanted else Outcome()
     except ModelError as e:
         if config.strict:
             raise
@@ -116,24 +116,35 @@ def _align_items(doc: Document, rules_claims: list[Claim], claims: list[Claim]) 
 
 
 # -- one model question for one letter ----------------------------------------
-def run(doc: Document, config: Config, fields: tuple[str, ...]) -> Outcome:
+@dataclass
+class Engine:
+    """Where answers come from instead of a live server (a batch engine): `sender(req)`
+    gives instructor's per-attempt function (see client.ask), and `store` stands in for
+    the call cache (any object with get, put, servers and path)."""
+    sender: object
+    store: object
+
+
+def run(doc: Document, config: Config, fields: tuple[str, ...],
+        engine: Engine | None = None) -> Outcome:
     model_cls = answer.answer_model(fields)
     prompt = prompts.load()
     messages = build_messages(prompt, doc, fields)
     server_schema = model_cls.model_json_schema()
     if config.grounded:
         server_schema = grounded.schema(server_schema, doc)
-    params = {"temperature": 0.0, "seed": 0, "max_tokens": _call_max_tokens(config)}
-    with _open_cache(config) as store:
+    params = {"temperature": 0.0, "seed": 0, "max_tokens": call_max_tokens(config)}
+    cache_ = contextlib.nullcontext(engine.store) if engine else _open_cache(config)
+    with cache_ as store:
         out = _ask_or_replay(doc, config, model_cls, store, messages, server_schema, params,
-                             prompt.version)
+                             prompt.version, engine.sender if engine else None)
     if out.failure and config.strict:
         raise ModelError(f"{doc.path}: {out.failure}")
     return out
 
 
 def _ask_or_replay(doc, config, model_cls, store, messages, server_schema, params,
-                   prompt_version) -> Outcome:
+                   prompt_version, sender=None) -> Outcome:
     base = dict(model=config.model, server=cache.server_id(config.base_url),
                 prompt_version=prompt_version, schema_hash=cache.digest(server_schema),
                 params={**params, "max_attempts": config.max_attempts,
@@ -153,7 +164,7 @@ def _ask_or_replay(doc, config, model_cls, store, messages, server_schema, param
                   max_attempts=config.max_attempts, token_budget=config.max_tokens,
                   timeout=config.timeout,
                   transport_tries=int(config.extra.get("transport_tries", 5)))
-    ask(req, model_cls, {"doc": doc})
+    ask(req, model_cls, {"doc": doc}, sender)
     out = interpret(doc, model_cls, req.replies, cached=False, stopped=req.stopped)
     if req.failed:
         out.failure = out.failure or req.stopped
@@ -162,7 +173,7 @@ def _ask_or_replay(doc, config, model_cls, store, messages, server_schema, param
     return out
 
 
-def _call_max_tokens(config: Config) -> int:
+def call_max_tokens(config: Config) -> int:
     value = config.extra.get("call_max_tokens") or os.environ.get("IMR_EXTRACT_CALL_MAX_TOKENS")
     return int(value or CALL_MAX_TOKENS)
 

@@ -80,6 +80,15 @@ def _v1(db: sqlite_utils.Database) -> None:
 
 
 
+def _row(key: str, entry: dict) -> dict:
+    row = {**entry, "key": key, "created": time.time(),
+           "replies": json.dumps(entry["replies"], ensure_ascii=False),
+           "note": redact(entry["note"]) if entry.get("note") else None}
+    if row.get("request") is not None:
+        row["request"] = json.dumps(row["request"], ensure_ascii=False)
+    return row
+
+
 MIGRATIONS = [_v1]  # MIGRATIONS[i] upgrades the file from version i to i + 1
 
 
@@ -128,12 +137,18 @@ class Cache:
         return row
 
     def put(self, key: str, entry: dict) -> None:
-        row = {**entry, "key": key, "created": time.time(),
-               "replies": json.dumps(entry["replies"], ensure_ascii=False),
-               "note": redact(entry["note"]) if entry.get("note") else None}
-        if row.get("request") is not None:
-            row["request"] = json.dumps(row["request"], ensure_ascii=False)
-        self.db["calls"].upsert(row, pk="key")
+        self.db["calls"].upsert(_row(key, entry), pk="key")
+
+    def put_many(self, entries: list[tuple[str, dict]]) -> None:
+        """Store many answers in one transaction (a batch engine's group of letters)."""
+        rows = [_row(key, entry) for key, entry in entries]
+        if not rows:
+            return
+        columns = list(rows[0])
+        sql = (f"insert or replace into calls ({', '.join(columns)}) "
+               f"values ({', '.join('?' * len(columns))})")
+        with self.db.conn:
+            self.db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
 
     def servers(self, model: str, letter_sha256: str) -> list[str]:
         """The servers with a recorded call of `model` for this letter."""

@@ -10,6 +10,7 @@ caller can let the verifier sort the good values from the bad afterwards.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -51,6 +52,15 @@ _ATTEMPT_FAILED = (pydantic.ValidationError, InstructorValidationError, json.JSO
 
 class StopAsking(Exception):
     """Raised inside a call to end the retry loop early (budget spent, request refused)."""
+
+
+class NeedReply(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by a sender that replays recorded replies (a batch engine's) when the loop
+    wants one more: `kwargs` is the request the live path would send now."""
+
+    def __init__(self, kwargs: dict):
+        super().__init__("the next request needs an answer from a batch engine")
+        self.kwargs = kwargs
 
 
 @dataclass
@@ -123,32 +133,68 @@ def _probe(base_url: str, api_key: str | None, timeout: float = 900) -> str:
     return "tools"
 
 
-def ask(req: Request, response_model, context: dict) -> None:
-    """Run instructor's loop; fill req.replies. Errors after a first reply end the loop."""
+def ask(req: Request, response_model, context: dict, sender=None) -> None:
+    """Run instructor's loop; fill req.replies. Errors after a first reply end the loop.
+
+    `sender(req)` gives the function instructor calls once per attempt; by default it
+    asks the server. A batch engine's replays recorded replies and raises NeedReply."""
     import instructor
 
-    openai_client = client(req.base_url, req.api_key, req.timeout)
+    if sender is None:
+        openai_client = client(req.base_url, req.api_key, req.timeout)
+        send = _sender(req, openai_client)
+    else:
+        if getattr(sender, "settled", None) and sender.settled(req, response_model, context):
+            return
+        send = sender(req)
     mode = getattr(instructor.Mode, _INSTRUCTOR_MODE[req.mode])
-    create = instructor.patch(create=_sender(req, openai_client), mode=mode)
+    create = instructor.patch(create=send, mode=mode)
     try:
         create(response_model=response_model, messages=req.messages, model=req.model,
                context=context, max_retries=max(req.max_attempts - 1, 0), strict=False,
                token_budget=req.token_budget, **req.params)
     except InstructorError as e:
         cause = e.__cause__ or e
-        if isinstance(cause, ModelError):
+        if isinstance(cause, (ModelError, NeedReply)):
             raise cause from None
         if not req.replies:
             raise ModelError(f"model call failed: {describe(cause)}") from None
         req.stopped = req.stopped or _why(e if isinstance(e, TokenBudgetError) else cause, req)
     except StopAsking:
         pass
-    except ModelError:
+    except (ModelError, NeedReply):
         raise
     except Exception as e:  # the SDK raised outside instructor's loop
         if not req.replies:
             raise ModelError(f"model call failed: {describe(e)}") from None
         req.stopped, req.failed = describe(e), True
+
+
+def accepts(mode: str, response_model, context: dict, response) -> bool:
+    """Whether instructor's loop takes `response` as the answer: its own parser for the
+    mode, with the answer model's validators (the verifier) seeing `context`. The same
+    call its loop makes after each reply, without the loop's per-call set-up (which a
+    batch engine's import, 10,000 letters at a time, would feel)."""
+    import instructor
+    from instructor.v2.core.providers import Provider
+    from instructor.v2.core.registry import mode_registry
+
+    handlers = mode_registry.get_handlers(
+        Provider.OPENAI, getattr(instructor.Mode, _INSTRUCTOR_MODE[mode]))
+    try:
+        handlers.response_parser(response=response, response_model=_prepared(response_model),
+                                 validation_context=context, strict=False, stream=False,
+                                 is_async=False)
+    except (*_ATTEMPT_FAILED, InstructorError):
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _prepared(response_model):
+    from instructor.v2.core.response_model import prepare_response_model
+
+    return prepare_response_model(response_model)
 
 
 def _why(cause: BaseException, req: Request) -> str | None:
@@ -182,12 +228,7 @@ def _sender(req: Request, openai_client):
     stop = stop_any(stop_after_attempt(req.transport_tries), lambda _: req.time_left() <= 0)
 
     def send(**kwargs: Any):
-        left = req.token_budget - req.tokens_used
-        if req.replies and left <= 0:
-            req.stopped = "token budget spent"
-            raise StopAsking
-        kwargs["max_tokens"] = max(1, min(kwargs.get("max_tokens") or left, left))
-        _constrain(req, kwargs)
+        prepare_call(req, kwargs)
         started = time.monotonic()
         tries = 0
         try:
@@ -204,10 +245,21 @@ def _sender(req: Request, openai_client):
                           f"{tries} times: {describe(e)}")
         except openai.APIStatusError as e:  # 400, 401, 404...: asking again will not help
             _give_up(req, f"the server refused the request: {describe(e)}")
-        req.replies.append(_reply(response, time.monotonic() - started))
+        req.replies.append(reply_of(response, time.monotonic() - started))
         return response
 
     return send
+
+
+def prepare_call(req: Request, kwargs: dict) -> None:
+    """What every attempt does to instructor's request before it is sent: the
+    per-call token cap within the letter's budget, and our decoding schema."""
+    left = req.token_budget - req.tokens_used
+    if req.replies and left <= 0:
+        req.stopped = "token budget spent"
+        raise StopAsking
+    kwargs["max_tokens"] = max(1, min(kwargs.get("max_tokens") or left, left))
+    _constrain(req, kwargs)
 
 
 def _check_time(req: Request) -> None:
@@ -239,7 +291,7 @@ def _constrain(req: Request, kwargs: dict) -> None:
         kwargs["tools"][0]["function"]["parameters"] = req.server_schema
 
 
-def _reply(response, seconds: float) -> dict:
+def reply_of(response, seconds: float) -> dict:
     choice = response.choices[0] if response.choices else None
     message = choice.message if choice else None
     text = (message.content if message else None) or ""
