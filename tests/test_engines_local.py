@@ -24,8 +24,10 @@ pytestmark = [pytest.mark.local_model,
                                  reason="llama_cpp not installed (extra [local])")]
 
 ROOT = Path(__file__).resolve().parents[1]
+# (not 002: SmolLM2's re-ask for it repeats itself to the token cap; a cut-off answer
+# fails on the engine path, by design, where the live path reads what it can of it)
 LETTERS = [ROOT / "evals/fixtures/letters/004_fc97f7610c159615.txt",
-           ROOT / "evals/fixtures/letters/002_f7fec690ca28e43d.txt"]
+           ROOT / "evals/fixtures/letters/000_5af06fd8d99aadee.txt"]
 ENV = {**os.environ, "IMR_EXTRACT_CALL_MAX_TOKENS": "400"}
 
 

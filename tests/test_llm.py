@@ -71,6 +71,19 @@ def test_auto_mode_sends_each_servers_form_and_reads_the_reply(tmp_path, owner, 
     assert_all_verified(doc, record)
 
 
+def test_the_letter_reaches_the_model_as_written_not_as_a_template(tmp_path):
+    """instructor renders messages as Jinja templates when given a context: a letter's
+    braces must reach the model untouched, and an open tag must not fail the call."""
+    marks = "Ref {{ 7 * 7 }} {# not a comment {% if x"
+    text = L004.read_text().replace("LUMBAR TP1 L5", f"LUMBAR TP1 L5 {marks}", 1)
+    doc = ingest.from_bytes(text.encode(), "braces.txt")
+    with FakeServer([json.dumps(good_answer())], owned_by="me") as server:
+        record = extract_document(doc, config(server, tmp_path, mode="json_object"))
+    sent = server.requests[0]["messages"][-1]["content"]
+    assert marks in sent and "Ref 49" not in sent
+    assert record.extractor.backend == "llm" and record.usage.attempts == 1
+
+
 def test_a_failing_quote_is_re_asked_with_the_exact_error(tmp_path):
     bad = good_answer()
     bad["patient_age"] = {"value": 41, "quote": "41 yr. old male"}

@@ -115,7 +115,8 @@ class AnswerBase(BaseModel):
 
     @model_validator(mode="after")
     def _verified(self, info: ValidationInfo):
-        doc = (info.context or {}).get("doc")
+        # `is not None`, not truthiness: the context client.ask hands instructor is falsy
+        doc = info.context.get("doc") if info.context is not None else None
         if doc is None:
             return self
         errors = [f"{c.field}: {reason} (value {c.value!r}, quote {c.quote!r})"

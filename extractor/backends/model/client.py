@@ -133,6 +133,17 @@ def _probe(base_url: str, api_key: str | None, timeout: float = 900) -> str:
     return "tools"
 
 
+class _Context(dict):
+    """The validation context (the letter, for the verifier), falsy. instructor renders
+    every message as a Jinja template when its `context` is truthy, then dedents it
+    (templating.handle_templating): a letter's "{{ 7 * 7 }}" reached the model as "49",
+    a "{#" or "{%" could swallow text or fail the call, and a trailing newline was
+    dropped. A letter is not a template; the validators still receive the context."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
 def ask(req: Request, response_model, context: dict, sender=None) -> None:
     """Run instructor's loop; fill req.replies. Errors after a first reply end the loop.
 
@@ -151,7 +162,7 @@ def ask(req: Request, response_model, context: dict, sender=None) -> None:
     create = instructor.patch(create=send, mode=mode)
     try:
         create(response_model=response_model, messages=req.messages, model=req.model,
-               context=context, max_retries=max(req.max_attempts - 1, 0), strict=False,
+               context=_Context(context), max_retries=max(req.max_attempts - 1, 0), strict=False,
                token_budget=req.token_budget, **req.params)
     except InstructorError as e:
         cause = e.__cause__ or e
