@@ -288,24 +288,37 @@ class Store:
         `also(conn)`, if given, writes more in the same transaction (a batch engine's
         bookkeeping, which must land together with the letters or not at all)."""
         with writing(self.conn):
-            written = [self._put(letter, rows, fingerprint, run_id) for letter, rows in letters]
+            written, waiting, keys = [], {}, set()
+            for letter, rows in letters:
+                if letter.sha256 in keys:  # one content twice in a group: its rows first
+                    self._insert(waiting)
+                    keys.clear()
+                written.append(self._put(letter, fingerprint, run_id))
+                if written[-1] and rows:
+                    keys.add(letter.sha256)
+                    for table, values in rows.items():
+                        waiting.setdefault(table, []).extend(values)
+            self._insert(waiting)
             self._index([letter.sha256 for (letter, rows), ok in zip(letters, written, strict=True)
                          if ok and rows])
             if also is not None:
                 also(self.conn)
         return written
 
-    def _put(self, letter: Letter, rows: dict[str, list[tuple]] | None, fingerprint: str,
-             run_id: int) -> bool:
-        c = self.conn
+    def _put(self, letter: Letter, fingerprint: str, run_id: int) -> bool:
         if not self._replace_old(letter, fingerprint):
             return False
-        c.execute(UPSERT_LETTER, (letter.sha256, letter.path, letter.format, letter.size,
-                                  letter.status, letter.error, fingerprint, run_id, _now()))
-        for table, values in (rows or {}).items():
-            if values:
-                c.executemany(INSERT[table], values)
+        self.conn.execute(UPSERT_LETTER, (letter.sha256, letter.path, letter.format,
+                                          letter.size, letter.status, letter.error,
+                                          fingerprint, run_id, _now()))
         return True
+
+    def _insert(self, waiting: dict[str, list[tuple]]) -> None:
+        """The rows of a group's letters, one statement a table (not one a letter)."""
+        for table, values in waiting.items():
+            if values:
+                self.conn.executemany(INSERT[table], values)
+        waiting.clear()
 
     def _replace_old(self, letter: Letter, fingerprint: str) -> bool:
         """Clear what an earlier run stored for this letter; False if it must be kept."""

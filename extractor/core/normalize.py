@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import accumulate, compress, count, repeat
 from operator import add, contains, not_, or_, sub
 
@@ -360,4 +361,16 @@ def canonical(text: str) -> str:
     # no double space, no markup or typographic quote -> nothing to normalize.
     if text.isprintable() and "  " not in text and not has_markup(text):
         return text.strip()
+    if len(text) <= _REMEMBERED:
+        return _built(text)
+    return TextIndex.build(text).norm
+
+
+# A model's answer is checked three times (instructor's validator, the best reply, the
+# record), each normalizing the same quotes: the second and third are looked up here.
+_REMEMBERED = 20_000  # characters; a longer text is normalized each time, not kept
+
+
+@lru_cache(maxsize=256)  # a letter's answer has a few dozen such quotes
+def _built(text: str) -> str:
     return TextIndex.build(text).norm
