@@ -84,8 +84,19 @@ def check_normalised(path, record: dict) -> None:
 
 @pytest.mark.skipif(not PUBLISHED, reason=f"no published letters at {SHARED}")
 def test_every_published_letter_has_its_drugs_and_guidelines_normalised(cli):
-    for path, record in zip(PUBLISHED, records(cli, PUBLISHED), strict=True):
+    found = records(cli, PUBLISHED)
+    for path, record in zip(PUBLISHED, found, strict=True):
         check_normalised(path, record)
+    # the summary's chart of the ten most cited guidelines: no bar is one citation string
+    strings: dict[tuple, set] = {}
+    for it in (it for r in found for it in r["items"]):
+        if it["guideline_source"] not in (None, "none"):
+            group = (it["guideline_source"], it["guideline_part"])
+            strings.setdefault(group, set()).add(it["maximus_guideline"])
+    top = sorted(strings, key=lambda g: -sum(
+        1 for r in found for it in r["items"]
+        if (it["guideline_source"], it["guideline_part"]) == g))[:10]
+    assert all(len(strings[g]) >= 2 for g in top), {g: len(strings[g]) for g in top}
 
 
 def test_the_published_copies_have_their_drugs_and_guidelines_normalised(cli):

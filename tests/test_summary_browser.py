@@ -66,8 +66,9 @@ def _counts(db, label_sql: str, where: str = "1") -> dict[str, list[int]]:
 def _wilson(k: int, n: int) -> tuple[float, float]:
     z, p = NormalDist().inv_cdf(0.975), k / n
     root = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
-    return ((p + z * z / (2 * n) - root) / (1 + z * z / n),
-            (p + z * z / (2 * n) + root) / (1 + z * z / n))
+    # (at 0 of n the lower bound is 0, which rounding can make -1e-17: "-0.0")
+    return (max(0.0, (p + z * z / (2 * n) - root) / (1 + z * z / n)),
+            min(1.0, (p + z * z / (2 * n) + root) / (1 + z * z / n)))
 
 
 def _expected(db) -> dict[str, dict[str, list[int]]]:

@@ -64,7 +64,9 @@ def read(conn: sqlite3.Connection, top: int = TOP_GUIDELINES, min_n: int = MIN_N
         outcomes=q("select coalesce(outcome, '(none)'), count(*) from letters_overview "
                    "where status = 'done' group by outcome order by count(*) desc, 1").fetchall(),
         rates=rates,
-        guidelines=sorted(rates.get("guideline", []), key=lambda r: -r[1])[:top],
+        # the chart of the most cited: "none" (no evidence cited) is not a guideline
+        guidelines=sorted((r for r in rates.get("guideline", []) if r[0] != "none"),
+                          key=lambda r: -r[1])[:top],
         to_check=q("select path, status, coalesce(items, 0), coalesce(warnings, 0) "
                    "from letters_overview where status = 'failed' or items = 0 or warnings > 0 "
                    "order by path").fetchall(),
