@@ -6,6 +6,7 @@ drugs.toml has a test of its own.
 """
 
 import json
+import os
 import subprocess
 import sys
 import typing
@@ -222,3 +223,20 @@ def test_body_regions(treatment, region):
 
 def test_every_region_is_a_word_of_the_schema():
     assert regions.REGIONS == typing.get_args(Region)
+
+
+def test_a_forked_process_opens_its_own_connection_to_the_index():
+    """A worker forked after the vocabulary was opened must not share its connection."""
+    index = vocabulary.Vocabulary.open()
+    assert index.canonicals("ultram") == ["tramadol"]
+    parent = getattr(index.local, "db", None)
+    pid = os.fork()
+    if pid == 0:  # the child: a fresh connection, and the right answer
+        code = 1
+        try:
+            right = index.canonicals("restoril") == ["temazepam"]
+            code = 0 if right and index.local.db is not parent else 1
+        finally:
+            os._exit(code)  # never back into pytest from a forked child
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -1,9 +1,11 @@
 """A medication request's active ingredients, drug class and DrugBank identifiers.
 
-Names are resolved by the maintained vocabulary of `drug-named-entity-recognition`
-(DrugBank/MeSH-derived names and synonyms, offline) and, where it has no entry, by
-our own table (drugs.toml: workers'-comp brands, compounds and the class of each
-ingredient). Only exact whole-word names count: a fuzzy match would be a silent guess.
+Names are resolved by our own table first (drugs.toml: the workers'-comp brands and
+compounds the vocabulary lacks, such as Norco or Lidopro, and the products it keeps as
+entries of their own, such as "fentanyl patch"), then by the maintained vocabulary of
+`drug-named-entity-recognition` (DrugBank/MeSH-derived names and synonyms, offline);
+drugs.toml also gives each ingredient its class. Only exact whole-word names count: a
+fuzzy match would be a silent guess.
 
 The vocabulary is opened on the first medication, never on start-up, from an index
 of it that vocabulary.py builds once per library version.

@@ -70,9 +70,10 @@ class Vocabulary:
         return (row[0], row[1]) if row else (None, None)
 
     def _db(self) -> sqlite3.Connection:
-        if getattr(self.local, "db", None) is None:
-            self.local.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                            check_same_thread=False)
+        # one connection per thread and per process: a connection must not cross a fork
+        if getattr(self.local, "pid", None) != os.getpid():
+            self.local.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            self.local.pid = os.getpid()
         return self.local.db
 
 
