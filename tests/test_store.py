@@ -355,3 +355,24 @@ def test_a_check_that_can_fail_fails_on_a_missing_index_entry(tmp_path):
         c.execute("insert into items (sha256, item, treatment) values ('x', 0, 'unindexed')")
     with pytest.raises(sqlite3.DatabaseError):
         _fts_consistent(path)
+
+
+def test_the_rate_views_work_where_sqlite_has_no_sqrt(tmp_path):
+    """Some SQLite builds lack the math functions: the store gives its connections
+    Python's sqrt, and the views' Wilson intervals come out the same."""
+    path = tmp_path / "r.db"
+    with Store(path) as db:
+        assert _save(db, extract_path(MULTI))
+    with sqlite3.connect(path) as c:
+        want = c.execute("select * from overturn_by_category").fetchall()
+
+    def missing(x):
+        raise sqlite3.OperationalError("no such function: sqrt")
+
+    with sqlite3.connect(path) as c:
+        c.create_function("sqrt", 1, missing)  # as a build without it would answer
+        with pytest.raises(sqlite3.OperationalError):
+            c.execute("select sqrt(4)").fetchone()
+        migrations.math_functions(c)
+        assert c.execute("select sqrt(4)").fetchone() == (2.0,)
+        assert c.execute("select * from overturn_by_category").fetchall() == want

@@ -15,6 +15,7 @@ step). `SCHEMA_VERSION` follows from `STEPS`.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from contextlib import contextmanager
 
@@ -210,6 +211,20 @@ def m007_normalised(db: Database) -> None:
     for name, (label, source, group) in views.items():
         order = "year" if name == "overturn_by_year" else "items desc, 1"
         db.create_view(name, _rated(label, source, group, order), replace=True)
+
+
+def math_functions(conn: sqlite3.Connection) -> None:
+    """The rate views take a square root (Wilson's interval). SQLite has `sqrt` only when
+    built with its math functions (Debian's is; some Python builds' are not): give the
+    connection Python's where it is missing."""
+    try:
+        conn.execute("select sqrt(4)").fetchone()
+    except sqlite3.OperationalError:
+        conn.create_function("sqrt", 1, _sqrt, deterministic=True)
+
+
+def _sqrt(x):
+    return None if x is None or x < 0 else math.sqrt(x)
 
 
 def _rated(label: str, source: str, group: str, order: str) -> str:

@@ -47,6 +47,7 @@ from extractor.batch.migrations import (
     SCHEMA_VERSION,
     STEPS,
     m005_fts_by_writer,
+    math_functions,
     migrate,
     writing,
 )
@@ -162,6 +163,7 @@ class Store:
     def _connect(self, opener, prepare) -> bool:
         try:
             self.conn = opener()
+            math_functions(self.conn)  # the rate views' sqrt, where SQLite lacks it
             self.db = Database(self.conn, execute_plugins=False)
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"{self.path}: cannot open: {e}") from None

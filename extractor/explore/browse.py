@@ -124,6 +124,17 @@ def metadata(db_path: str | Path) -> dict:
     }
 
 
+# Datasette's connections get the rate views' sqrt where SQLite lacks it (as the store's do)
+SQRT_PLUGIN = """from datasette import hookimpl
+from extractor.batch.migrations import math_functions
+
+
+@hookimpl
+def prepare_connection(conn):
+    math_functions(conn)
+"""
+
+
 def serve(db_path: str, host: str, port: int, open_browser: bool) -> int:
     """Run Datasette on the database, in this process, until it is stopped (Ctrl-C or
     SIGTERM: uvicorn shuts down and the metadata file goes with us)."""
@@ -135,7 +146,11 @@ def serve(db_path: str, host: str, port: int, open_browser: bool) -> int:
     with tempfile.TemporaryDirectory(prefix="imr-extract-") as tmp:
         meta = Path(tmp) / "metadata.json"
         write_private(meta, json.dumps(metadata(db_path), indent=2))
-        argv = [str(db_path), "--metadata", str(meta), "--host", host, "--port", str(port),
+        plugins = Path(tmp) / "plugins"
+        plugins.mkdir()
+        write_private(plugins / "imr_extract_sqrt.py", SQRT_PLUGIN)
+        argv = [str(db_path), "--metadata", str(meta), "--plugins-dir", str(plugins),
+                "--host", host, "--port", str(port),
                 "--setting", "default_facet_size", "20", *(["--open"] if open_browser else [])]
         # uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again: make that
         # an exception, so this block still removes the metadata file.
