@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import ALL_LETTERS, BAD, LETTERS, ROOT, gold_for
 from corpus import make_dated_letters, make_letters
+from oracles import wilson
 from terminal import run_on_terminal
 
 from extractor.batch.run import discover
@@ -342,19 +343,9 @@ def _check_documented(argv: list[str], db: Path, want: list[dict], min_n: int = 
                 assert shown == [None, None, None], row
             else:
                 k, n = row["overturned"], row["decided"]
-                for value, expected in zip(shown, (k / n, *_wilson(k, n)), strict=True):
+                for value, expected in zip(shown, (k / n, *wilson(k, n)), strict=True):
                     assert abs(value - 100 * expected) <= 0.051, (row, shown)
     assert got == want
-
-
-def _wilson(k: int, n: int) -> tuple[float, float]:
-    """Wilson's interval in its textbook form (the oracle; the views compute it in SQL)."""
-    from statistics import NormalDist
-
-    z, p = NormalDist().inv_cdf(0.975), k / n
-    root = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
-    return ((p + z * z / (2 * n) - root) / (1 + z * z / n),
-            (p + z * z / (2 * n) + root) / (1 + z * z / n))
 
 
 def test_the_documented_queries_run_and_give_the_gold_answers(mixed, mixed_db):

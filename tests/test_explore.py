@@ -16,6 +16,7 @@ import pytest
 from conftest import BAD, LETTERS, ROOT
 from corpus import make_dated_letters
 from localmodel import free_port
+from oracles import wilson
 
 # Acupuncture decisions by construction (the two other items of each letter are upheld).
 PLAN = [("03/02/2015", "Overturned"), ("06/11/2015", "Upheld"), ("09/30/2015", "Overturned"),
@@ -59,8 +60,8 @@ def test_summary_prints_the_corpus_and_overturn_rates_as_tables(corpus_db, cli):
         "acupuncture", str(len(PLAN)), str(acupuncture.count("Upheld")),
         str(acupuncture.count("Overturned")), "0", "n<10"]]
     # 2015: four letters, three items each, three acupuncture items overturned: 3 of 12,
-    # with the Wilson interval an independent computation gives (_wilson below)
-    low, high = _wilson(3, 12)
+    # with the Wilson interval an independent computation gives (tests/oracles.py)
+    low, high = wilson(3, 12)
     assert _rows(out, "2015") == [["2015", "12", "9", "3", "0",
                                    f"25.0 ({100 * low:.1f}–{100 * high:.1f})"]]
     assert _rows(out, "2014") == [["2014", "6", "5", "1", "0", "n<10"]]
@@ -69,25 +70,14 @@ def test_summary_prints_the_corpus_and_overturn_rates_as_tables(corpus_db, cli):
     assert _rows(out, "partially_overturned") == [["partially_overturned", "4"]]
 
 
-def _wilson(k: int, n: int) -> tuple[float, float]:
-    """The Wilson score interval from its textbook form, here as an oracle:
-    (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n), z the 97.5% normal quantile."""
-    from statistics import NormalDist
-
-    z, p = NormalDist().inv_cdf(0.975), k / n
-    root = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
-    return ((p + z * z / (2 * n) - root) / (1 + z * z / n),
-            (p + z * z / (2 * n) + root) / (1 + z * z / n))
-
-
 def test_wilson_intervals_match_published_values():
     """Values from Newcombe (1998), table I, method 3: 81/263 -> 0.2553-0.3662,
     15/148 -> 0.0624-0.1605, 0/20 -> 0-0.1611, 1/29 -> 0.0061-0.1718."""
-    from extractor.explore.summary import wilson
+    from extractor.explore.summary import wilson as ours
 
     for (k, n), (low, high) in {(81, 263): (0.2553, 0.3662), (15, 148): (0.0624, 0.1605),
                                 (0, 20): (0.0, 0.1611), (1, 29): (0.0061, 0.1718)}.items():
-        got = wilson(k, n)
+        got = ours(k, n)
         assert abs(got[0] - low) < 5e-5 and abs(got[1] - high) < 5e-5, (k, n, got)
 
 

@@ -8,10 +8,10 @@ views the page is drawn from), and the interval from Wilson's textbook formula.
 """
 
 import sqlite3
-from statistics import NormalDist
 
 import pytest
 from conftest import LETTERS, ROOT
+from oracles import wilson
 
 SHARED = ROOT.parent / "shared" / "real-letters"
 LETTER_FILES = sorted(SHARED.glob("*.pdf")) if SHARED.is_dir() else sorted(
@@ -63,14 +63,6 @@ def _counts(db, label_sql: str, where: str = "1") -> dict[str, list[int]]:
         return {str(row[0]): list(row[1:]) for row in c.execute(sql)}
 
 
-def _wilson(k: int, n: int) -> tuple[float, float]:
-    z, p = NormalDist().inv_cdf(0.975), k / n
-    root = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
-    # (at 0 of n the lower bound is 0, which rounding can make -1e-17: "-0.0")
-    return (max(0.0, (p + z * z / (2 * n) - root) / (1 + z * z / n)),
-            min(1.0, (p + z * z / (2 * n) + root) / (1 + z * z / n)))
-
-
 def _expected(db) -> dict[str, dict[str, list[int]]]:
     return {
         "Overturn rate by treatment category": _counts(db, "i.category"),
@@ -103,7 +95,7 @@ def test_the_summary_page_shows_the_databases_counts_and_draws_each_rate_to_leng
             if decided < MIN_N:
                 assert cells[5] == f"n<{MIN_N}", (title, label)
             else:
-                low, high = _wilson(overturned, decided)
+                low, high = wilson(overturned, decided)
                 assert cells[5] == (f"{100 * overturned / decided:.1f} "
                                     f"({100 * low:.1f}–{100 * high:.1f})"), (title, label)
         figure = browser.js("const t = Array.from(document.querySelectorAll('h2')).find(h => "
